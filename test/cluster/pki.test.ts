@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { issueCertificate } from './pki.js';
+
+describe('cluster PKI', () => {
+  const ca = issueCertificate({ commonName: 'test-ca', usage: 'ca', validDays: 1 });
+
+  it('issues a self-signed CA that Node verifies', () => {
+    const cert = new X509Certificate(ca.certPem);
+    assert.equal(cert.ca, true);
+    assert.equal(cert.verify(cert.publicKey), true);
+    assert.ok(cert.checkPrivateKey(createPrivateKey(ca.keyPem)));
+  });
+
+  it('issues a serving certificate signed by the CA with DNS and IP SANs', () => {
+    const leaf = issueCertificate(
+      {
+        commonName: 'api',
+        usage: 'server',
+        validDays: 1,
+        dnsNames: ['localhost'],
+        ipAddresses: ['127.0.0.1'],
+      },
+      ca,
+    );
+    const cert = new X509Certificate(leaf.certPem);
+    assert.equal(cert.ca, false);
+    assert.equal(cert.verify(new X509Certificate(ca.certPem).publicKey), true);
+    assert.equal(cert.checkHost('localhost'), 'localhost');
+    assert.equal(cert.checkIP('127.0.0.1'), '127.0.0.1');
+    assert.deepEqual(cert.keyUsage, ['1.3.6.1.5.5.7.3.1']);
+  });
+
+  it('puts the organization of a client certificate in its subject (Kubernetes reads it as the group)', () => {
+    const client = issueCertificate(
+      { commonName: 'weft-admin', organization: 'system:masters', usage: 'client', validDays: 1 },
+      ca,
+    );
+    const cert = new X509Certificate(client.certPem);
+    assert.match(cert.subject, /CN=weft-admin/);
+    assert.match(cert.subject, /O=system:masters/);
+    assert.deepEqual(cert.keyUsage, ['1.3.6.1.5.5.7.3.2']);
+  });
+});

@@ -1,0 +1,79 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import forge from 'node-forge';
+
+/** A PEM certificate and its PEM private key. */
+export interface KeyPair {
+  readonly certPem: string;
+  readonly keyPem: string;
+}
+
+export interface CertificateRequest {
+  readonly commonName: string;
+  readonly organization?: string;
+  readonly dnsNames?: readonly string[];
+  readonly ipAddresses?: readonly string[];
+  readonly usage: 'ca' | 'server' | 'client';
+  readonly validDays: number;
+}
+
+/** RSA keys come from Node's native crypto: node-forge's pure-JS key generation is far slower. */
+export function generateRsaKeyPem(): string {
+  return generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
+    type: 'pkcs8',
+    format: 'pem',
+  }) as string;
+}
+
+/** Issues a certificate for `req`, signed by `issuer` (self-signed when no issuer is given). */
+export function issueCertificate(req: CertificateRequest, issuer?: KeyPair): KeyPair {
+  const keyPem = generateRsaKeyPem();
+  const key = forge.pki.privateKeyFromPem(keyPem);
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
+  // Positive 16-byte serial: the leading 0x00 keeps it from being read as negative.
+  cert.serialNumber = '00' + randomBytes(16).toString('hex');
+  const now = new Date();
+  cert.validity.notBefore = new Date(now.getTime() - 60_000);
+  cert.validity.notAfter = new Date(now.getTime() + req.validDays * 86_400_000);
+
+  const subject = [{ name: 'commonName', value: req.commonName }];
+  if (req.organization) subject.push({ name: 'organizationName', value: req.organization });
+  cert.setSubject(subject);
+
+  const issuerCert = issuer ? forge.pki.certificateFromPem(issuer.certPem) : cert;
+  cert.setIssuer(issuer ? issuerCert.subject.attributes : subject);
+  cert.setExtensions(extensionsFor(req));
+
+  const signingKey = issuer ? forge.pki.privateKeyFromPem(issuer.keyPem) : key;
+  cert.sign(signingKey, forge.md.sha256.create());
+  return { certPem: forge.pki.certificateToPem(cert), keyPem };
+}
+
+function extensionsFor(req: CertificateRequest): object[] {
+  const extensions: object[] = [];
+  if (req.usage === 'ca') {
+    extensions.push({ name: 'basicConstraints', cA: true, critical: true });
+    extensions.push({
+      name: 'keyUsage',
+      keyCertSign: true,
+      cRLSign: true,
+      digitalSignature: true,
+      critical: true,
+    });
+    extensions.push({ name: 'subjectKeyIdentifier' });
+    return extensions;
+  }
+  extensions.push({ name: 'basicConstraints', cA: false });
+  extensions.push({ name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true });
+  extensions.push(
+    req.usage === 'server'
+      ? { name: 'extKeyUsage', serverAuth: true }
+      : { name: 'extKeyUsage', clientAuth: true },
+  );
+  const altNames = [
+    ...(req.dnsNames ?? []).map((value) => ({ type: 2, value })),
+    ...(req.ipAddresses ?? []).map((ip) => ({ type: 7, ip })),
+  ];
+  if (altNames.length > 0) extensions.push({ name: 'subjectAltName', altNames });
+  return extensions;
+}
