@@ -1,0 +1,120 @@
+import type { Condition } from '../../crds/generated/types/mesh.js';
+
+/** What one reconcile saw; everything the Mesh's conditions are computed from. */
+export interface MeshObservation {
+  readonly generation: number;
+  readonly apply:
+    { readonly ok: true } | { readonly ok: false; readonly reason: string; readonly message: string };
+  readonly ca:
+    | { readonly ready: true; readonly reason: 'SelfSigned' | 'ExistingSecret'; readonly message: string }
+    | { readonly ready: false; readonly reason: string; readonly message: string };
+  readonly controlPlane: DeploymentObservation;
+  readonly gateways: readonly (DeploymentObservation & { readonly name: string })[];
+  readonly webhooks: { readonly ready: boolean; readonly reason: string; readonly message: string };
+}
+
+export interface DeploymentObservation {
+  readonly found: boolean;
+  readonly replicas: number;
+  readonly readyReplicas: number;
+  /** The Deployment controller has seen the latest spec and finished rolling it out. */
+  readonly rolledOut: boolean;
+}
+
+export const CONDITION_TYPES = [
+  'Reconciled',
+  'CertificateAuthorityReady',
+  'ControlPlaneReady',
+  'GatewaysReady',
+  'WebhooksReady',
+  'Ready',
+] as const;
+export type ConditionType = (typeof CONDITION_TYPES)[number];
+
+type Verdict = Pick<Condition, 'status' | 'reason' | 'message'>;
+
+function deploymentVerdict(what: string, d: DeploymentObservation): Verdict {
+  if (!d.found)
+    return { status: 'False', reason: 'NotFound', message: `${what} Deployment does not exist yet` };
+  if (d.replicas > 0 && d.readyReplicas === 0) {
+    return { status: 'False', reason: 'Unavailable', message: `${what}: 0 of ${d.replicas} replicas ready` };
+  }
+  if (!d.rolledOut || d.readyReplicas < d.replicas) {
+    return {
+      status: 'False',
+      reason: 'RollingOut',
+      message: `${what}: ${d.readyReplicas} of ${d.replicas} replicas ready`,
+    };
+  }
+  return {
+    status: 'True',
+    reason: 'Available',
+    message: `${what}: ${d.readyReplicas} of ${d.replicas} replicas ready`,
+  };
+}
+
+function gatewaysVerdict(gateways: MeshObservation['gateways']): Verdict {
+  if (gateways.length === 0)
+    return { status: 'True', reason: 'NoGateways', message: 'the Mesh declares no gateways' };
+  const verdicts = gateways.map((g) => ({ name: g.name, ...deploymentVerdict(`gateway ${g.name}`, g) }));
+  const failing = verdicts.find((v) => v.status !== 'True');
+  if (failing)
+    return { status: 'False', reason: failing.reason, message: verdicts.map((v) => v.message).join('; ') };
+  return { status: 'True', reason: 'Available', message: verdicts.map((v) => v.message).join('; ') };
+}
+
+/** Each condition's verdict, before timestamps. Pure. */
+export function conditionVerdicts(obs: MeshObservation): Record<ConditionType, Verdict> {
+  const verdicts = {
+    Reconciled: obs.apply.ok
+      ? { status: 'True', reason: 'Applied', message: 'every child object is applied' }
+      : { status: 'False', reason: obs.apply.reason, message: obs.apply.message },
+    CertificateAuthorityReady: {
+      status: obs.ca.ready ? 'True' : 'False',
+      reason: obs.ca.reason,
+      message: obs.ca.message,
+    },
+    ControlPlaneReady: deploymentVerdict('control plane', obs.controlPlane),
+    GatewaysReady: gatewaysVerdict(obs.gateways),
+    WebhooksReady: {
+      status: obs.webhooks.ready ? 'True' : 'False',
+      reason: obs.webhooks.reason,
+      message: obs.webhooks.message,
+    },
+  } satisfies Record<Exclude<ConditionType, 'Ready'>, Verdict>;
+  const notReady = (Object.entries(verdicts) as [ConditionType, Verdict][]).filter(
+    ([, v]) => v.status !== 'True',
+  );
+  const ready: Verdict =
+    notReady.length === 0
+      ? { status: 'True', reason: 'Healthy', message: 'the mesh is ready' }
+      : {
+          status: 'False',
+          reason: notReady[0]![1].reason,
+          message: notReady.map(([type, v]) => `${type}: ${v.message}`).join('; '),
+        };
+  return { ...verdicts, Ready: ready };
+}
+
+/**
+ * The Mesh's conditions: a transition time changes only when a condition's status does, so a
+ * reconcile that sees nothing new writes nothing new. Pure.
+ */
+export function computeConditions(
+  obs: MeshObservation,
+  previous: readonly Condition[] | undefined,
+  now: string,
+): Condition[] {
+  const verdicts = conditionVerdicts(obs);
+  return CONDITION_TYPES.map((type) => {
+    const verdict = verdicts[type];
+    const before = previous?.find((c) => c.type === type);
+    const lastTransitionTime = before && before.status === verdict.status ? before.lastTransitionTime : now;
+    return { type, ...verdict, lastTransitionTime, observedGeneration: obs.generation };
+  });
+}
+
+/** `Healthy`, or the reason of the first condition that is not True. Pure. */
+export function meshState(conditions: readonly Condition[]): string {
+  return conditions.find((c) => c.status !== 'True')?.reason ?? 'Healthy';
+}
