@@ -156,24 +156,31 @@ export function validateCaSecret(
       };
     }
   }
-  if (!verifiesUpTo(parsed['cert-chain.pem']!, root)) {
+  if (!chainsFromCaToRoot(parsed['cert-chain.pem']!, caCert, root)) {
     return {
       problem: {
         reason: 'ChainMismatch',
-        message: `Secret ${secretRef} cert-chain.pem does not chain up to root-cert.pem; it must list ca-cert.pem, any intermediates, then the root`,
+        message: `Secret ${secretRef} cert-chain.pem must start with ca-cert.pem and chain up to root-cert.pem (ca-cert.pem, any intermediates, then the root)`,
       },
     };
   }
   return { material };
 }
 
-/** Whether each certificate of `chain` is signed by the next, and the last by `root`. */
-function verifiesUpTo(chain: readonly X509Certificate[], root: X509Certificate): boolean {
+/**
+ * Whether `chain` starts with the signing certificate, each entry is signed by the next, and the last
+ * is the root or signed by it: otherwise workload certificates would not verify against the root.
+ */
+function chainsFromCaToRoot(
+  chain: readonly X509Certificate[],
+  caCert: X509Certificate,
+  root: X509Certificate,
+): boolean {
+  if (chain[0]?.fingerprint256 !== caCert.fingerprint256) return false;
   for (let i = 0; i < chain.length; i++) {
     const cert = chain[i]!;
-    const issuer = chain[i + 1] ?? root;
-    if (cert.fingerprint256 === root.fingerprint256) return true;
-    if (!cert.verify(issuer.publicKey)) return false;
+    if (cert.fingerprint256 === root.fingerprint256) return cert.verify(root.publicKey);
+    if (!cert.verify((chain[i + 1] ?? root).publicKey)) return false;
   }
   return true;
 }

@@ -123,7 +123,7 @@ export async function resolveCertificateAuthority(
   return {
     ready: true,
     reason: 'SelfSigned',
-    message: `generated a self-signed root in Secret ${ref}`,
+    message: `self-signed root in Secret ${ref}`,
     rootPem,
     secretName,
     root: summariseRoot(rootPem),

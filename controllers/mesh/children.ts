@@ -47,6 +47,23 @@ export function caBundleOwnedByOther(obj: KubernetesObject | undefined): boolean
   );
 }
 
+export const WEBHOOK_KINDS: ReadonlySet<string> = new Set([
+  'MutatingWebhookConfiguration',
+  'ValidatingWebhookConfiguration',
+]);
+
+/** A webhook configuration without its caBundle, for when another manager rotates it. Pure. */
+export function withoutCaBundle<T extends KubernetesObject>(obj: T): T {
+  const config = obj as T & { webhooks?: { clientConfig?: { caBundle?: string } }[] };
+  return {
+    ...config,
+    webhooks: config.webhooks?.map((w) => {
+      const { caBundle: _, ...clientConfig } = w.clientConfig ?? {};
+      return { ...w, clientConfig };
+    }),
+  };
+}
+
 /** Live children (with apiVersion and kind set) no longer desired: pruned, unless a person asked the operator to leave them alone. Pure. */
 export function childrenToPrune(
   live: readonly KubernetesObject[],

@@ -118,3 +118,44 @@ export function computeConditions(
 export function meshState(conditions: readonly Condition[]): string {
   return conditions.find((c) => c.status !== 'True')?.reason ?? 'Healthy';
 }
+
+/**
+ * Conditions of a Mesh that is not reconciled because another Mesh already manages the cluster
+ * (webhooks, RBAC and the root certificate are cluster-wide: two Meshes would fight over them). Pure.
+ */
+export function inactiveMeshConditions(
+  activeMesh: string,
+  generation: number,
+  previous: readonly Condition[] | undefined,
+  now: string,
+): Condition[] {
+  const message = `Mesh ${activeMesh} already manages this cluster and only one Mesh is reconciled; delete one of the two`;
+  return CONDITION_TYPES.map((type) => {
+    const status = type === 'Reconciled' || type === 'Ready' ? 'False' : 'Unknown';
+    const before = previous?.find((c) => c.type === type);
+    const lastTransitionTime = before && before.status === status ? before.lastTransitionTime : now;
+    return {
+      type,
+      status,
+      reason: 'AnotherMeshActive',
+      message,
+      lastTransitionTime,
+      observedGeneration: generation,
+    };
+  });
+}
+
+/** The Mesh that manages the cluster: the oldest, by creation time then name. Pure. */
+export function activeMeshName(
+  meshes: readonly {
+    metadata?: { name?: string; creationTimestamp?: Date | string; deletionTimestamp?: Date | string };
+  }[],
+): string | undefined {
+  const candidates = meshes.filter((m) => !m.metadata?.deletionTimestamp && m.metadata?.name);
+  candidates.sort((a, b) => {
+    const ta = new Date(a.metadata?.creationTimestamp ?? 0).getTime();
+    const tb = new Date(b.metadata?.creationTimestamp ?? 0).getTime();
+    return ta - tb || a.metadata!.name!.localeCompare(b.metadata!.name!);
+  });
+  return candidates[0]?.metadata?.name;
+}

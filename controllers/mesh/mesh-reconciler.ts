@@ -20,7 +20,7 @@ import {
 } from '../../cdk8s/names.js';
 import { meshSpecWithDefaults, type DefaultedMeshSpec } from '../../crds/defaults.js';
 import type { Condition, Mesh, MeshStatus } from '../../crds/generated/types/mesh.js';
-import { FIELD_MANAGER, type Applier } from '../runtime/apply.js';
+import { FIELD_MANAGER, statusCodeOf, type Applier } from '../runtime/apply.js';
 import type { ObjectKey, ReconcileResult, Reconciler } from '../runtime/controller.js';
 import type { EventRecorder } from '../runtime/events.js';
 import type { Informer } from '../runtime/informer.js';
@@ -35,10 +35,14 @@ import {
   objectRef,
   ownerReferenceTo,
   withOwner,
+  withoutCaBundle,
+  WEBHOOK_KINDS,
 } from './children.js';
 import {
   computeConditions,
   meshState,
+  activeMeshName,
+  inactiveMeshConditions,
   type DeploymentObservation,
   type MeshObservation,
 } from './conditions.js';
@@ -76,6 +80,8 @@ export interface MeshReconcilerDeps {
 /** How often a healthy Mesh is looked at again even without events (level-based safety net). */
 const RESYNC_MS = 10 * 60_000;
 const NOT_READY_REQUEUE_MS = 15_000;
+/** A plug-in CA Secret is not watched (watching every Secret would cache them all), so its absence is polled. */
+const CA_NOT_READY_REQUEUE_MS = 5_000;
 
 /**
  * Reconciles a Mesh: renders its children with cdk8s, applies them server-side, prunes what is no
@@ -95,6 +101,9 @@ export class MeshReconciler implements Reconciler {
     const mesh = { ...cached, apiVersion: kinds.mesh.apiVersion, kind: kinds.mesh.kind };
     if (mesh.metadata?.deletionTimestamp) return this.finalize(mesh, log);
     if (!mesh.metadata?.finalizers?.includes(MESH_FINALIZER)) await this.addFinalizer(mesh);
+
+    const active = activeMeshName(this.deps.meshes.list());
+    if (active !== undefined && active !== mesh.metadata?.name) return this.standAside(mesh, active, log);
 
     const spec = meshSpecWithDefaults(mesh.spec);
     const owner = ownerReferenceTo(mesh);
@@ -126,7 +135,7 @@ export class MeshReconciler implements Reconciler {
     await this.writeStatus(mesh, status, log);
 
     const ready = status.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
-    return { requeueAfterMs: ready ? RESYNC_MS : NOT_READY_REQUEUE_MS };
+    return { requeueAfterMs: ready ? RESYNC_MS : ca.ready ? NOT_READY_REQUEUE_MS : CA_NOT_READY_REQUEUE_MS };
   }
 
   private renderInput(mesh: Mesh, spec: DefaultedMeshSpec, ca?: CaOutcome): Parameters<typeof renderMesh>[0] {
@@ -199,7 +208,7 @@ export class MeshReconciler implements Reconciler {
     const live = this.deps.children.get(obj.kind!)?.get(obj.metadata!.name!, obj.metadata?.namespace);
     if (isIgnored(live)) return;
     try {
-      const applied = await this.deps.applier.apply(obj);
+      const applied = await this.applyResolvingCaBundle(obj);
       if (!live) changes.push(`created ${describeObject(obj)}`);
       else if (lastAppliedAt(applied) !== lastAppliedAt(live))
         changes.push(`restored ${describeObject(obj)}`);
@@ -207,6 +216,23 @@ export class MeshReconciler implements Reconciler {
       const message = `${describeObject(obj)}: ${errorMessage(err)}`;
       log.warn({ object: objectRef(obj), err: errorMessage(err) }, 'apply failed');
       failures.push(message);
+    }
+  }
+
+  /**
+   * Server-side apply, forced: hand edits are drift. Webhook configurations are the exception for one
+   * field: they are applied unforced first, and if another manager (the control plane rotating its
+   * serving certificate) owns a different caBundle, applied again without it. This settles the race
+   * where the control plane rotates between this reconcile's read and its write.
+   */
+  private async applyResolvingCaBundle(obj: KubernetesObject): Promise<KubernetesObject> {
+    if (!WEBHOOK_KINDS.has(obj.kind!)) return this.deps.applier.apply(obj);
+    try {
+      return await this.deps.applier.apply(obj, { force: false });
+    } catch (err) {
+      if (statusCodeOf(err) !== 409) throw err;
+      // Other conflicting fields are drift and are taken back; the caBundle only if nobody else owns it.
+      return this.deps.applier.apply(conflictsOnCaBundle(err) ? withoutCaBundle(obj) : obj);
     }
   }
 
@@ -308,11 +334,7 @@ export class MeshReconciler implements Reconciler {
   }
 
   private statusFrom(mesh: Mesh, spec: DefaultedMeshSpec, ca: CaOutcome, obs: MeshObservation): MeshStatus {
-    const conditions = computeConditions(
-      obs,
-      mesh.status?.conditions,
-      new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-    );
+    const conditions = computeConditions(obs, mesh.status?.conditions, nowSeconds());
     return {
       observedGeneration: obs.generation,
       state: meshState(conditions),
@@ -338,6 +360,17 @@ export class MeshReconciler implements Reconciler {
           }
         : {}),
     };
+  }
+
+  /** A second Mesh reconciles nothing, and says why. */
+  private async standAside(mesh: Mesh & KubernetesObject, active: string, log: Logger): Promise<void> {
+    const generation = mesh.metadata?.generation ?? 0;
+    const conditions = inactiveMeshConditions(active, generation, mesh.status?.conditions, nowSeconds());
+    await this.writeStatus(
+      mesh,
+      { observedGeneration: generation, state: meshState(conditions), conditions },
+      log,
+    );
   }
 
   /** Writes status through /status, and only when it changed; records an Event per condition transition. */
@@ -451,6 +484,11 @@ function lastAppliedAt(obj: KubernetesObject): string | undefined {
   return entry?.time === undefined ? undefined : new Date(entry.time).toISOString();
 }
 
+/** Condition timestamps are RFC 3339 with seconds, as the Kubernetes API conventions have them. */
+function nowSeconds(): string {
+  return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
 /** Conditions whose status changed from `before` to `after`. Pure. */
 export function transitions(
   before: readonly Condition[] | undefined,
@@ -462,6 +500,19 @@ export function transitions(
 /** Status as stored: JSON round-trip drops undefined fields, so comparisons see what the API server has. */
 function normalise(status: MeshStatus | undefined): unknown {
   return status === undefined ? undefined : JSON.parse(JSON.stringify(status));
+}
+
+/** Whether a server-side apply conflict names a webhook's caBundle among the contested fields. */
+function conflictsOnCaBundle(err: unknown): boolean {
+  const body = (err as { body?: unknown }).body;
+  try {
+    const status = (typeof body === 'string' ? JSON.parse(body) : body) as {
+      details?: { causes?: { field?: string }[] };
+    };
+    return (status.details?.causes ?? []).some((c) => c.field?.includes('caBundle'));
+  } catch {
+    return false;
+  }
 }
 
 function errorMessage(err: unknown): string {

@@ -82,8 +82,9 @@ export function setupMeshController(
     controlPlaneUrl,
   });
   const controller = new Controller('mesh', reconciler, { log, metrics: host.metrics });
-  controller.watch(meshes, (mesh) => [{ name: mesh.metadata!.name! }]);
   const allMeshes = (): { name: string }[] => meshes.list().map((m) => ({ name: m.metadata!.name! }));
+  // Any Mesh event may change which Mesh is active, so every Mesh is looked at again.
+  controller.watch(meshes, (mesh) => [{ name: mesh.metadata!.name! }, ...allMeshes()]);
   controller.watch(namespaces, (ns) => {
     const owner = ns.metadata?.labels?.[labelKeys.mesh];
     return owner ? [{ name: owner }, ...allMeshes()] : allMeshes();

@@ -27,8 +27,8 @@ export class Applier {
    * Server-side apply of the full desired state. `force` takes ownership of fields another manager set
    * (an edit by hand is drift to repair); an unchanged apply is a no-op that bumps no resourceVersion.
    */
-  apply<T extends KubernetesObject>(obj: T): Promise<T> {
-    return this.api.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+  apply<T extends KubernetesObject>(obj: T, { force = true }: { force?: boolean } = {}): Promise<T> {
+    return this.api.patch(obj, undefined, undefined, FIELD_MANAGER, force, PatchStrategy.ServerSideApply);
   }
 
   /** Reads an object, or undefined when it does not exist. */

@@ -17,6 +17,8 @@ export interface CrdInfo {
 /** JSON Schema keywords a CRD's OpenAPI v3 schema does not accept; they serve the TypeScript types only. */
 const DROPPED = new Set(['$schema', '$id', '$defs', 'title', 'tsType', 'x-weft-crd', 'examples', '$comment']);
 
+const DATA_KEYWORDS = new Set(['default', 'enum', 'example']);
+
 /**
  * Converts a resolved JSON Schema node into a structural CRD schema. `additionalProperties: false`
  * keeps the TypeScript types closed but is not allowed beside `properties` in a CRD, where the API
@@ -31,6 +33,11 @@ export function toCrdSchema(node: unknown): unknown {
     if (key === 'additionalProperties' && value === false) continue;
     if (key === 'const') {
       out.enum = [value];
+      continue;
+    }
+    // Values of these keywords are data, not schemas: copied as they are.
+    if (DATA_KEYWORDS.has(key)) {
+      out[key] = value;
       continue;
     }
     // Property names are data, not keywords: recurse into each property's schema only.

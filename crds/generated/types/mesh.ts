@@ -49,7 +49,7 @@ export interface ControlPlane {
    */
   tolerations?: Toleration[];
   /**
-   * Overrides the control-plane image (default: ghcr.io/weft-mesh/weft:<version>).
+   * Overrides the control-plane image (default: ghcr.io/weft-dev/weft:v<version>).
    */
   image?: string;
 }
@@ -83,6 +83,7 @@ export interface GatewaySpec {
 export interface GatewayService {
   type?: 'ClusterIP' | 'NodePort' | 'LoadBalancer';
   /**
+   * @minItems 1
    * @maxItems 32
    */
   ports?: GatewayPort[];

@@ -1,0 +1,99 @@
+import { randomBytes } from 'node:crypto';
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { Condition, Mesh, MeshSpec } from '../../crds/generated/types/mesh.js';
+import { waitUntil } from './wait.js';
+
+export const meshApi = { group: 'mesh.weft.dev', version: 'v1alpha1', plural: 'meshes' } as const;
+
+/** A Mesh of a test's own: a unique name and install namespace, one gateway, the local control-plane URL. */
+export function testMesh(prefix: string, spec: MeshSpec = {}): Mesh & { metadata: { name: string } } {
+  const id = randomBytes(3).toString('hex');
+  return {
+    apiVersion: 'mesh.weft.dev/v1alpha1',
+    kind: 'Mesh',
+    metadata: { name: `${prefix}-${id}` },
+    spec: {
+      namespace: `${prefix}-${id}`,
+      gateways: [
+        {
+          name: 'ingress',
+          replicas: 1,
+          service: { type: 'ClusterIP', ports: [{ name: 'http2', port: 80, targetPort: 8080 }] },
+        },
+      ],
+      ...spec,
+    },
+  };
+}
+
+export class MeshClient {
+  readonly api: CustomObjectsApi;
+
+  constructor(kc: KubeConfig) {
+    this.api = kc.makeApiClient(CustomObjectsApi);
+  }
+
+  async create(mesh: Mesh): Promise<Mesh> {
+    return (await this.api.createClusterCustomObject({ ...meshApi, body: mesh })) as Mesh;
+  }
+
+  async get(name: string): Promise<Mesh | undefined> {
+    try {
+      return (await this.api.getClusterCustomObject({ ...meshApi, name })) as Mesh;
+    } catch (err) {
+      if ((err as { code?: number }).code === 404) return undefined;
+      throw err;
+    }
+  }
+
+  condition(mesh: Mesh | undefined, type: string): Condition | undefined {
+    return mesh?.status?.conditions?.find((c) => c.type === type);
+  }
+
+  /** Waits until the Mesh is Ready for its current generation; returns it. */
+  async waitReady(name: string, timeoutMs = 30_000): Promise<Mesh> {
+    return (await waitUntil(
+      `Mesh ${name} to be Ready with observedGeneration == generation`,
+      async () => {
+        const mesh = await this.get(name);
+        const ready = this.condition(mesh, 'Ready');
+        return {
+          done: ready?.status === 'True' && mesh?.status?.observedGeneration === mesh?.metadata?.generation,
+          state: mesh,
+        };
+      },
+      { timeoutMs },
+    )) as Mesh;
+  }
+
+  async waitCondition(
+    name: string,
+    type: string,
+    status: string,
+    reason?: string,
+    timeoutMs = 30_000,
+  ): Promise<Mesh> {
+    return (await waitUntil(
+      `Mesh ${name} condition ${type}=${status}${reason ? ` (${reason})` : ''}`,
+      async () => {
+        const mesh = await this.get(name);
+        const c = this.condition(mesh, type);
+        return { done: c?.status === status && (!reason || c.reason === reason), state: mesh };
+      },
+      { timeoutMs },
+    )) as Mesh;
+  }
+
+  /** Deletes the Mesh and waits until it is gone (its finalizer has run). */
+  async deleteAndWait(name: string, timeoutMs = 30_000): Promise<void> {
+    await this.api.deleteClusterCustomObject({ ...meshApi, name }).catch(() => undefined);
+    await waitUntil(
+      `Mesh ${name} to be deleted`,
+      async () => {
+        const mesh = await this.get(name);
+        return { done: mesh === undefined, state: mesh?.metadata };
+      },
+      { timeoutMs },
+    );
+  }
+}
