@@ -106,6 +106,21 @@ export class MeshReconciler implements Reconciler {
     if (active !== undefined && active !== mesh.metadata?.name) return this.standAside(mesh, active, log);
 
     const spec = meshSpecWithDefaults(mesh.spec);
+    const { ca, failures } = await this.applyChildren(mesh, spec, log);
+    const observation = this.observe(mesh, spec, ca, failures);
+    const status = this.statusFrom(mesh, spec, ca, observation);
+    await this.writeStatus(mesh, status, log);
+
+    const ready = status.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+    return { requeueAfterMs: ready ? RESYNC_MS : ca.ready ? NOT_READY_REQUEUE_MS : CA_NOT_READY_REQUEUE_MS };
+  }
+
+  /** Renders and applies every child, prunes the ones no longer wanted; returns the CA and what failed. */
+  private async applyChildren(
+    mesh: Mesh & KubernetesObject,
+    spec: DefaultedMeshSpec,
+    log: Logger,
+  ): Promise<{ ca: CaOutcome; failures: string[] }> {
     const owner = ownerReferenceTo(mesh);
     const failures: string[] = [];
     const changes: string[] = [];
@@ -117,11 +132,9 @@ export class MeshReconciler implements Reconciler {
 
     const desired = renderMesh(this.renderInput(mesh, spec, ca)).map((o) => withOwner(o, owner));
     for (const obj of desired) {
-      if (obj.kind === 'Namespace') continue;
-      await this.applyChild(obj, failures, changes, log);
+      if (obj.kind !== 'Namespace') await this.applyChild(obj, failures, changes, log);
     }
     await this.prune(mesh, desired, failures, log);
-
     if (changes.length > 0) {
       await this.deps.events.record(
         mesh,
@@ -130,12 +143,7 @@ export class MeshReconciler implements Reconciler {
         `applied ${changes.length}: ${changes.join(', ')}`,
       );
     }
-    const observation = this.observe(mesh, spec, ca, failures);
-    const status = this.statusFrom(mesh, spec, ca, observation);
-    await this.writeStatus(mesh, status, log);
-
-    const ready = status.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
-    return { requeueAfterMs: ready ? RESYNC_MS : ca.ready ? NOT_READY_REQUEUE_MS : CA_NOT_READY_REQUEUE_MS };
+    return { ca, failures };
   }
 
   private renderInput(mesh: Mesh, spec: DefaultedMeshSpec, ca?: CaOutcome): Parameters<typeof renderMesh>[0] {
