@@ -289,11 +289,11 @@ describe('Mesh operator', () => {
       .makeApiClient(AppsV1Api)
       .readNamespacedDeployment({ name: 'weft-control-plane', namespace: ns });
     assert.equal(d.spec?.replicas, 2, 'an ignored child keeps its hand edits');
-    const webhook = (await KubernetesObjectApi.makeApiClient(kc).read({
+    const webhook = await KubernetesObjectApi.makeApiClient(kc).read<V1MutatingWebhookConfiguration>({
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind: 'MutatingWebhookConfiguration',
       metadata: { name: 'weft-sidecar-injector' },
-    })) as V1MutatingWebhookConfiguration;
+    });
     assert.equal(
       webhook.webhooks?.[0]?.clientConfig.caBundle,
       bundle,
