@@ -7,7 +7,7 @@ import { repoRoot } from './cluster/paths.js';
 /**
  * `npm test`: unit tests (beside the code they test, and under test/unit), then integration tests
  * against the real local cluster, brought up once here so test files never race to start it.
- * `npm test -- unit` or `-- integration` runs one tier; further arguments filter files by substring.
+ * `npm test -- unit` or `-- integration` runs one tier; other arguments filter files by substring.
  */
 
 const SOURCE_DIRS = ['operator', 'controllers', 'webhooks', 'cdk8s', 'crds', 'proxy', 'olm-bundle', 'test'];
@@ -43,7 +43,10 @@ function runNodeTests(files: readonly string[], concurrency: number): number {
 }
 
 async function main(): Promise<number> {
-  const [tier, ...filters] = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  // The first argument is a tier when it names one; otherwise every argument filters files.
+  const tier = ['unit', 'integration', 'e2e', 'all'].includes(args[0] ?? '') ? args[0] : undefined;
+  const filters = tier ? args.slice(1) : args;
   const all = SOURCE_DIRS.flatMap((d) => findTests(join(repoRoot, d))).sort();
   const wanted = all.filter(
     (f) => (!tier || tier === 'all' || tierOf(f) === tier) && filters.every((flt) => f.includes(flt)),
@@ -51,6 +54,10 @@ async function main(): Promise<number> {
   const unit = wanted.filter((f) => tierOf(f) === 'unit');
   const cluster = wanted.filter((f) => tierOf(f) !== 'unit');
   console.log(`weft tests: ${unit.length} unit files, ${cluster.length} integration/e2e files`);
+  if (wanted.length === 0) {
+    console.error(`no test file matches ${args.join(' ')}`);
+    return 1;
+  }
 
   let failed = runNodeTests(unit, 2) !== 0;
   if (cluster.length > 0) {
