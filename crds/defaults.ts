@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import meshSchema from './generated/schemas/mesh.json' with { type: 'json' };
 import type { Mesh, MeshSpec } from './generated/types/mesh.js';
 
 /**
@@ -7,9 +7,6 @@ import type { Mesh, MeshSpec } from './generated/types/mesh.js';
  * defaults objects it stores; this lets pure code (renderers, tests, `weftctl analyze`) see the same
  * fully-defaulted spec without repeating a single default by hand.
  */
-
-const schemaUrl = new URL('./generated/schemas/mesh.json', import.meta.url);
-const meshSchema = JSON.parse(readFileSync(schemaUrl, 'utf8')) as { properties: { spec: object } };
 
 const ajv = new Ajv2020({ useDefaults: true, strict: false, validateFormats: false, allErrors: true });
 const defaultSpec = ajv.compile(meshSchema.properties.spec);

@@ -35,16 +35,21 @@ export interface RunningOperator {
 }
 
 /**
- * Runs the real operator process out of cluster (`operator/main.ts`) against the local cluster, on
+ * Runs the real operator process out of cluster against the local cluster, on
  * ephemeral ports, with a short leader-election lease so restarts converge quickly.
  */
-export async function startOperator(extraArgs: readonly string[] = []): Promise<RunningOperator> {
+export async function startOperator(
+  extraArgs: readonly string[] = [],
+  { compiled = false }: { compiled?: boolean } = {},
+): Promise<RunningOperator> {
+  // Tests run the TypeScript source; benchmarks run the compiled build (`npm run build`), as the image does.
+  const entry = compiled
+    ? [join(repoRoot, 'dist', 'operator', 'main.js')]
+    : ['--import', 'tsx', join(repoRoot, 'operator', 'main.ts')];
   const child = spawn(
     process.execPath,
     [
-      '--import',
-      'tsx',
-      join(repoRoot, 'operator', 'main.ts'),
+      ...entry,
       '--metrics-bind-address=127.0.0.1:0',
       '--health-probe-bind-address=127.0.0.1:0',
       '--leader-election-namespace=default',

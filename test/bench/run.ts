@@ -1,0 +1,75 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from '../cluster/paths.js';
+import { operatorSuite } from './operator.js';
+import type { BenchOptions, SuiteResult } from './suite.js';
+
+/**
+ * `npm run bench [-- <suite>] [--quick]`: benchmarks, not tests. Results go to
+ * test/bench/results/<suite>.json and a markdown summary beside it.
+ */
+const suites: Record<string, (options: BenchOptions) => Promise<SuiteResult>> = {
+  operator: operatorSuite,
+};
+
+function markdown(result: SuiteResult, generatedAt: string): string {
+  const rows = Object.entries(result.metrics).map(
+    ([name, value]) => `| ${name} | ${Math.round(value * 1000) / 1000} |`,
+  );
+  return [
+    `# ${result.suite} benchmark`,
+    '',
+    `Generated ${generatedAt}.`,
+    '',
+    ...result.notes.map((n) => `- ${n}`),
+    '',
+    '| metric | value |',
+    '|---|---|',
+    ...rows,
+    '',
+  ].join('\n');
+}
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  const wanted = args.filter((a) => !a.startsWith('--'));
+  const unknown = wanted.filter((name) => !suites[name]);
+  if (unknown.length > 0) {
+    console.error(`unknown suite ${unknown.join(', ')}; suites: ${Object.keys(suites).join(', ')}`);
+    return 2;
+  }
+  // Processes under test run from the compiled build, as they do in the image.
+  const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: repoRoot, stdio: 'inherit' });
+  if (build.status !== 0) return 1;
+  const dir = join(repoRoot, 'test', 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  for (const name of wanted.length > 0 ? wanted : Object.keys(suites)) {
+    console.log(`bench ${name}${quick ? ' (quick)' : ''}...`);
+    const result = await suites[name]!({ quick });
+    const generatedAt = new Date().toISOString();
+    const machine = {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+    };
+    writeFileSync(
+      join(dir, `${name}.json`),
+      JSON.stringify({ generatedAt, machine, quick, ...result }, null, 2) + '\n',
+    );
+    writeFileSync(join(dir, `${name}.md`), markdown(result, generatedAt));
+    console.log(JSON.stringify(result.metrics, null, 2));
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.stack : String(err));
+    process.exit(1);
+  },
+);
