@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { KubernetesObjectApi } from '@kubernetes/client-node';
 import { ensureCluster } from '../helpers/cluster.js';
-import { MeshClient, testMesh } from '../helpers/mesh.js';
+import { MeshClient, removeLeftoverMeshes, testMesh } from '../helpers/mesh.js';
 import { installCrds, startOperator } from '../helpers/operator.js';
 import { waitUntil } from '../helpers/wait.js';
 import { cpuSeconds, rssMiB } from './process-stats.js';
@@ -16,6 +16,7 @@ const EXPECTED_CHILDREN = 15;
 export async function operatorSuite({ quick }: BenchOptions): Promise<SuiteResult> {
   const kc = await ensureCluster();
   installCrds();
+  await removeLeftoverMeshes(kc);
   const meshes = new MeshClient(kc);
   const objects = KubernetesObjectApi.makeApiClient(kc);
   const operator = await startOperator(['--leader-elect=false'], { compiled: true });

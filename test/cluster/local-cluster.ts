@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ensureBinaries, locateBinary, type BinaryPaths } from './binaries.js';
 import { ensureClusterPki } from './cluster-pki.js';
 import { apiserverUrl, clusterComponents, type Component } from './components.js';
-import { probe, waitFor, type Probe } from './health.js';
+import { portInUse, probe, waitFor, type Probe } from './health.js';
 import { paths } from './paths.js';
 import { logTail, runningPid, startDetached, stopProcess } from './processes.js';
 
@@ -34,6 +34,12 @@ async function startComponent(component: Component, bin: BinaryPaths, ca: string
     return;
   }
   if (existing !== undefined) await stopProcess(component.name, existing);
+  else if (await portInUse(component.healthUrl)) {
+    throw new Error(
+      `${component.name}'s address ${component.healthUrl} is already in use by a process this checkout did not start ` +
+        "(another checkout's local cluster?). Stop it there with: npm run cluster -- down",
+    );
+  }
   const pid = startDetached(component.name, binaryPath, component.args);
   const started = Date.now();
   try {

@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import {
+  CustomObjectsApi,
+  KubernetesObjectApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+} from '@kubernetes/client-node';
 import type { Condition, Mesh, MeshSpec } from '../../crds/generated/types/mesh.js';
 import { waitUntil } from './wait.js';
 
@@ -95,5 +101,40 @@ export class MeshClient {
       },
       { timeoutMs },
     );
+  }
+}
+
+/**
+ * Removes Meshes left on the shared test cluster (by the demo, or an interrupted run), so a suite
+ * starts with none: only one Mesh is reconciled per cluster. Finalizers are dropped because no
+ * operator may be running to honour them; the garbage collector removes the children.
+ */
+export async function removeLeftoverMeshes(kc: KubeConfig): Promise<void> {
+  const client = new MeshClient(kc);
+  const list = (await client.api.listClusterCustomObject({ ...meshApi })) as { items: Mesh[] };
+  for (const mesh of list.items) {
+    const name = mesh.metadata!.name!;
+    await client.api
+      .patchClusterCustomObject(
+        { ...meshApi, name, body: [{ op: 'remove', path: '/metadata/finalizers' }] },
+        setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+      )
+      .catch(() => undefined);
+    await client.deleteAndWait(name);
+  }
+  const admission = KubernetesObjectApi.makeApiClient(kc);
+  for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
+    const configs = await admission.list(
+      'admissionregistration.k8s.io/v1',
+      kind,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      'app.kubernetes.io/managed-by=weft-operator',
+    );
+    for (const config of configs.items)
+      await admission.delete({ ...config, apiVersion: 'admissionregistration.k8s.io/v1', kind });
   }
 }

@@ -1,21 +1,12 @@
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import { describe, it } from 'node:test';
 import { ports } from '../cluster/components.js';
+import { portInUse } from '../cluster/health.js';
 import { down, status, up } from '../cluster/local-cluster.js';
 
 /** `cluster down` must leave nothing running or listening; `cluster up` must bring it all back. */
 
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
+const listening = (port: number): Promise<boolean> => portInUse(`http://127.0.0.1:${port}`);
 
 describe('local cluster lifecycle', () => {
   it('down stops every component and frees every port; up restores a healthy cluster', async () => {

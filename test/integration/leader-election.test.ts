@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { CoordinationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { ensureCluster } from '../helpers/cluster.js';
+import { removeLeftoverMeshes } from '../helpers/mesh.js';
 import { httpGet, installCrds, startOperator } from '../helpers/operator.js';
 import { waitUntil } from '../helpers/wait.js';
 
@@ -11,6 +12,7 @@ describe('operator leader election', () => {
   before(async () => {
     kc = await ensureCluster();
     installCrds();
+    await removeLeftoverMeshes(kc);
   });
 
   it('runs controllers on one replica only, and fails over when the leader stops', async () => {

@@ -9,7 +9,7 @@ import {
 } from '@kubernetes/client-node';
 import { kubectl } from '../cluster/local-cluster.js';
 import { ensureCluster } from '../helpers/cluster.js';
-import { MeshClient, testMesh } from '../helpers/mesh.js';
+import { MeshClient, removeLeftoverMeshes, testMesh } from '../helpers/mesh.js';
 import { installCrds, startOperator } from '../helpers/operator.js';
 import { waitUntil } from '../helpers/wait.js';
 
@@ -54,6 +54,7 @@ describe('Mesh operator crash safety', () => {
   before(async () => {
     kc = await ensureCluster();
     installCrds();
+    await removeLeftoverMeshes(kc);
   });
 
   it('converges after being killed mid-reconcile 10 times, with no duplicates and no orphans', async () => {

@@ -11,7 +11,7 @@ import {
 } from '@kubernetes/client-node';
 import { kubectl } from '../cluster/local-cluster.js';
 import { ensureCluster } from '../helpers/cluster.js';
-import { MeshClient, testMesh } from '../helpers/mesh.js';
+import { MeshClient, removeLeftoverMeshes, testMesh } from '../helpers/mesh.js';
 import { httpGet, installCrds, startOperator, type RunningOperator } from '../helpers/operator.js';
 import { waitUntil } from '../helpers/wait.js';
 
@@ -72,6 +72,7 @@ describe('Mesh operator', () => {
   before(async () => {
     kc = await ensureCluster();
     installCrds();
+    await removeLeftoverMeshes(kc);
     meshes = new MeshClient(kc);
     operator = await startOperator(['--control-plane-url=https://127.0.0.1:15017']);
   });
