@@ -9,6 +9,9 @@ import { join } from 'node:path';
 
 export type JsonSchema = { [key: string]: unknown };
 
+/** Keywords that describe a use of a definition without changing its shape. */
+const ANNOTATIONS = new Set(['description', 'default', 'x-kubernetes-validations', '$comment', 'examples']);
+
 const isObject = (v: unknown): v is JsonSchema => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export class SchemaResolver {
@@ -16,7 +19,15 @@ export class SchemaResolver {
   /** One object per definition, so the type generator sees one type where a definition is reused. */
   private readonly inlined = new Map<string, JsonSchema>();
 
-  constructor(private readonly dir: string) {}
+  /**
+   * `forTypes`: a reference annotated only with a description, default or CEL rule resolves to the
+   * shared definition itself, so the type generator emits one type (TrafficPolicy), not one per use
+   * (TrafficPolicy1, TrafficPolicy2). The CRD keeps the annotations.
+   */
+  constructor(
+    private readonly dir: string,
+    private readonly options: { forTypes?: boolean } = {},
+  ) {}
 
   load(file: string): JsonSchema {
     let schema = this.files.get(file);
@@ -59,7 +70,7 @@ export class SchemaResolver {
         this.inlined.set(key, inlined);
       }
       const { $ref, ...siblings } = node;
-      return Object.keys(siblings).length === 0
+      return Object.keys(siblings).length === 0 || this.onlyAnnotations(siblings)
         ? inlined
         : { ...inlined, ...this.resolveObject(siblings, file, stack) };
     }
@@ -68,9 +79,13 @@ export class SchemaResolver {
     const allOf = resolved.allOf;
     if (Array.isArray(allOf) && allOf.length === 1 && isObject(allOf[0])) {
       const { allOf: _, ...rest } = resolved;
-      return { ...allOf[0], ...rest };
+      return this.onlyAnnotations(rest) ? allOf[0] : { ...allOf[0], ...rest };
     }
     return resolved;
+  }
+
+  private onlyAnnotations(siblings: JsonSchema): boolean {
+    return this.options.forTypes === true && Object.keys(siblings).every((k) => ANNOTATIONS.has(k));
   }
 
   private resolveObject(node: JsonSchema, file: string, stack: readonly string[]): JsonSchema {

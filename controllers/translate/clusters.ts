@@ -1,0 +1,171 @@
+import type {
+  ClientTLSSettings,
+  ConnectionPoolSettings,
+  DestinationRule,
+  LoadBalancerSettings,
+  OutlierDetection,
+  TrafficPolicy,
+} from '../../crds/generated/types/destinationrule.js';
+import type {
+  Cluster,
+  ConnectionPoolLimits,
+  LoadBalancerPolicy,
+  OutlierDetectionPolicy,
+  UpstreamTls,
+} from '../../proxy/config/generated/proxy-config.js';
+import { parseDuration } from './durations.js';
+import { clusterName, hostMatches } from './hosts.js';
+import type { MeshService, MeshSnapshot, ProxyIdentity, ServicePort } from './snapshot.js';
+import { defined } from './routes.js';
+import { byAge, exportedTo, namespaceOf, qualify, selects } from './visibility.js';
+
+/** A DestinationRule's policies as they apply to one port of one subset: Istio's override order. */
+type Policy = Pick<TrafficPolicy, 'loadBalancer' | 'connectionPool' | 'outlierDetection' | 'tls'>;
+
+/**
+ * The DestinationRule for `host` as seen by `proxy`: Istio looks in the proxy's namespace, then the
+ * service's, then the root namespace; within one, an exact host beats a wildcard, and the oldest wins.
+ */
+export function destinationRuleFor(
+  snapshot: MeshSnapshot,
+  proxy: ProxyIdentity,
+  service: MeshService,
+): DestinationRule | undefined {
+  const candidates = snapshot.destinationRules
+    .filter((dr) => exportedTo(dr.spec?.exportTo, namespaceOf(dr), proxy.namespace))
+    .filter(
+      (dr) =>
+        !dr.spec?.workloadSelector ||
+        (namespaceOf(dr) === proxy.namespace && selects(dr.spec.workloadSelector.matchLabels, proxy.labels)),
+    )
+    .filter((dr) => dr.spec?.host && hostMatches(qualify(dr.spec.host, namespaceOf(dr)), service.host))
+    .sort(byAge);
+  for (const namespace of [proxy.namespace, service.namespace, snapshot.mesh.rootNamespace]) {
+    const inNamespace = candidates.filter((dr) => namespaceOf(dr) === namespace);
+    const exact = inNamespace.find((dr) => qualify(dr.spec?.host ?? '', namespace) === service.host);
+    const found = exact ?? inNamespace[0];
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** Merges field by field: a later layer's loadBalancer, connectionPool, outlierDetection or tls replaces an earlier one. Pure. */
+export function effectivePolicy(dr: DestinationRule | undefined, port: number, subset?: string): Policy {
+  const top = dr?.spec?.trafficPolicy;
+  const sub = subset ? dr?.spec?.subsets?.find((s) => s.name === subset)?.trafficPolicy : undefined;
+  const atPort = (policy: TrafficPolicy | undefined): Policy | undefined =>
+    policy?.portLevelSettings?.find((p) => p.port.number === port);
+  const merged: Policy = {};
+  for (const layer of [top, atPort(top), sub, atPort(sub)]) {
+    for (const key of POLICY_FIELDS) {
+      if (layer?.[key]) (merged as Record<string, unknown>)[key] = layer[key];
+    }
+  }
+  return merged;
+}
+
+const POLICY_FIELDS = ['loadBalancer', 'connectionPool', 'outlierDetection', 'tls'] as const;
+
+function consistentHash(hash: NonNullable<LoadBalancerSettings['consistentHash']>): LoadBalancerPolicy {
+  const cookie = hash.httpCookie;
+  const ringSize = hash.ringHash?.minimumRingSize ?? hash.minimumRingSize;
+  return defined({
+    policy: 'RING_HASH' as const,
+    hashOn: defined({
+      header: hash.httpHeaderName,
+      cookie: cookie && defined({ name: cookie.name, path: cookie.path, ttlMs: parseDuration(cookie.ttl) }),
+      sourceIp: hash.useSourceIp || undefined,
+      queryParameter: hash.httpQueryParameterName,
+    }),
+    minimumRingSize: ringSize,
+  });
+}
+
+function loadBalancer(lb: LoadBalancerSettings | undefined): LoadBalancerPolicy | undefined {
+  if (!lb) return undefined;
+  if (lb.consistentHash) return consistentHash(lb.consistentHash);
+  const simple = lb.simple === 'LEAST_CONN' ? 'LEAST_REQUEST' : lb.simple;
+  return simple && simple !== 'UNSPECIFIED' ? { policy: simple } : undefined;
+}
+
+function connectionPool(pool: ConnectionPoolSettings | undefined): ConnectionPoolLimits | undefined {
+  if (!pool) return undefined;
+  return defined({
+    maxConnections: pool.tcp?.maxConnections,
+    connectTimeoutMs: parseDuration(pool.tcp?.connectTimeout),
+    maxPendingRequests: pool.http?.http1MaxPendingRequests,
+    maxRequests: pool.http?.http2MaxRequests,
+    maxRequestsPerConnection: pool.http?.maxRequestsPerConnection,
+    maxRetries: pool.http?.maxRetries,
+    idleTimeoutMs: parseDuration(pool.http?.idleTimeout),
+  });
+}
+
+function outlierDetection(od: OutlierDetection | undefined): OutlierDetectionPolicy | undefined {
+  if (!od) return undefined;
+  return defined({
+    consecutive5xxErrors: od.consecutive5xxErrors,
+    consecutiveGatewayErrors: od.consecutiveGatewayErrors,
+    intervalMs: parseDuration(od.interval),
+    baseEjectionTimeMs: parseDuration(od.baseEjectionTime),
+    maxEjectionPercent: od.maxEjectionPercent,
+  });
+}
+
+/**
+ * Upstream TLS: an explicit DestinationRule mode wins (ISTIO_MUTUAL is WEFT_MUTUAL); otherwise
+ * auto-mTLS, as Istio does: mesh mTLS when every endpoint runs a proxy, plaintext otherwise.
+ */
+function upstreamTls(
+  tls: ClientTLSSettings | undefined,
+  allMeshEndpoints: boolean,
+  identities: readonly string[],
+  service: MeshService,
+): UpstreamTls {
+  const mode = tls?.mode === 'ISTIO_MUTUAL' ? 'WEFT_MUTUAL' : tls?.mode;
+  const auto = mode === undefined && allMeshEndpoints && service.location !== 'MESH_EXTERNAL';
+  if (mode === 'WEFT_MUTUAL' || auto) {
+    return { mode: 'MESH', sni: service.host, subjectAltNames: [...(tls?.subjectAltNames ?? identities)] };
+  }
+  if (mode === 'SIMPLE' || mode === 'MUTUAL') {
+    const { sni, subjectAltNames, credentialName, insecureSkipVerify } = tls ?? {};
+    return defined({ mode, sni: sni ?? service.host, subjectAltNames, credentialName, insecureSkipVerify });
+  }
+  return { mode: 'DISABLE' };
+}
+
+export interface ClusterEndpointsInfo {
+  /** Whether every endpoint of the cluster runs a Weft proxy. */
+  readonly allMeshTls: boolean;
+  /** SPIFFE IDs of the endpoints' workloads, sorted. */
+  readonly identities: readonly string[];
+}
+
+/** The outbound cluster of one service port (and subset). Pure. */
+export function outboundCluster(
+  service: MeshService,
+  port: ServicePort,
+  subset: string,
+  dr: DestinationRule | undefined,
+  endpoints: ClusterEndpointsInfo,
+): Cluster {
+  const policy = effectivePolicy(dr, port.port, subset || undefined);
+  const lb = loadBalancer(policy.loadBalancer);
+  const pool = connectionPool(policy.connectionPool);
+  const od = outlierDetection(policy.outlierDetection);
+  const passthrough = lb?.policy === 'PASSTHROUGH' || service.resolution === 'NONE';
+  return {
+    name: clusterName('outbound', port.port, subset, service.host),
+    type: passthrough
+      ? 'passthrough'
+      : service.resolution === 'DNS' || service.resolution === 'DNS_ROUND_ROBIN'
+        ? 'dns'
+        : 'eds',
+    protocol: port.protocol,
+    service: defined({ host: service.host, port: port.port, subset: subset || undefined }),
+    ...(lb && lb.policy !== 'PASSTHROUGH' ? { loadBalancer: lb } : {}),
+    ...(pool && Object.keys(pool).length > 0 ? { connectionPool: pool } : {}),
+    ...(od && Object.keys(od).length > 0 ? { outlierDetection: od } : {}),
+    tls: upstreamTls(policy.tls, endpoints.allMeshTls, endpoints.identities, service),
+  };
+}

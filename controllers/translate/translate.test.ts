@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { snapshotFromObjects } from './snapshot-from-objects.js';
+import type { ProxyIdentity } from './snapshot.js';
+import { translate } from './translate.js';
+
+/**
+ * Golden tests: input YAML (bookinfo, Istio's samples ported to Weft, and a file with every field)
+ * to the exact proxy configuration. `WEFT_UPDATE_GOLDEN=1 npm test -- translate` rewrites the
+ * expected files; review the diff before committing it.
+ */
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const repo = join(here, '..', '..');
+const mesh = { trustDomain: 'cluster.local', rootNamespace: 'weft-system', mtlsMode: 'PERMISSIVE' as const };
+
+function load(...files: string[]): KubernetesObject[] {
+  return files.flatMap((file) =>
+    parseAllDocuments(readFileSync(join(repo, file), 'utf8'))
+      .map((doc) => doc.toJS() as KubernetesObject | null)
+      .filter((o): o is KubernetesObject => !!o),
+  );
+}
+
+const productpage: ProxyIdentity = {
+  id: 'productpage-v1.bookinfo',
+  role: 'sidecar',
+  namespace: 'bookinfo',
+  workload: 'productpage-v1',
+  serviceAccount: 'bookinfo-productpage',
+  labels: { app: 'productpage', version: 'v1' },
+};
+const reviews: ProxyIdentity = {
+  id: 'reviews-v2.bookinfo',
+  role: 'sidecar',
+  namespace: 'bookinfo',
+  workload: 'reviews-v2',
+  serviceAccount: 'bookinfo-reviews',
+  labels: { app: 'reviews', version: 'v2' },
+};
+
+const BOOKINFO = 'controllers/translate/testdata/bookinfo.yaml';
+const SAMPLES = 'crds/samples/bookinfo';
+
+const cases: { name: string; files: string[]; proxy: ProxyIdentity }[] = [
+  { name: 'bookinfo-no-routing', files: [BOOKINFO], proxy: productpage },
+  {
+    name: 'bookinfo-all-v1',
+    files: [BOOKINFO, `${SAMPLES}/destination-rule-all.yaml`, `${SAMPLES}/virtual-service-all-v1.yaml`],
+    proxy: productpage,
+  },
+  {
+    name: 'bookinfo-reviews-90-10',
+    files: [
+      BOOKINFO,
+      `${SAMPLES}/destination-rule-all.yaml`,
+      `${SAMPLES}/virtual-service-reviews-90-10.yaml`,
+    ],
+    proxy: productpage,
+  },
+  {
+    name: 'bookinfo-reviews-jason',
+    files: [
+      BOOKINFO,
+      `${SAMPLES}/destination-rule-all.yaml`,
+      `${SAMPLES}/virtual-service-reviews-jason-v2-v3.yaml`,
+    ],
+    proxy: productpage,
+  },
+  {
+    name: 'bookinfo-ratings-delay',
+    files: [
+      BOOKINFO,
+      `${SAMPLES}/destination-rule-all.yaml`,
+      `${SAMPLES}/virtual-service-ratings-test-delay.yaml`,
+    ],
+    proxy: reviews,
+  },
+  {
+    name: 'bookinfo-ratings-abort',
+    files: [
+      BOOKINFO,
+      `${SAMPLES}/destination-rule-all.yaml`,
+      `${SAMPLES}/virtual-service-ratings-test-abort.yaml`,
+    ],
+    proxy: reviews,
+  },
+  {
+    name: 'bookinfo-mtls-alias',
+    files: [BOOKINFO, `${SAMPLES}/destination-rule-all-mtls.yaml`],
+    proxy: productpage,
+  },
+  {
+    name: 'all-fields-client',
+    files: [BOOKINFO, 'controllers/translate/testdata/all-fields.yaml'],
+    proxy: productpage,
+  },
+  {
+    name: 'all-fields-server',
+    files: [BOOKINFO, 'controllers/translate/testdata/all-fields.yaml'],
+    proxy: reviews,
+  },
+];
+
+describe('translate: golden proxy configurations', () => {
+  for (const c of cases) {
+    it(c.name, () => {
+      const { config, diagnostics } = translate(
+        snapshotFromObjects(load(...c.files), mesh, 'bookinfo'),
+        c.proxy,
+      );
+      const actual = JSON.stringify({ config, diagnostics }, null, 2) + '\n';
+      const goldenFile = join(here, 'testdata', 'golden', `${c.name}.json`);
+      if (process.env.WEFT_UPDATE_GOLDEN === '1') writeFileSync(goldenFile, actual);
+      assert.equal(
+        actual,
+        readFileSync(goldenFile, 'utf8'),
+        `${c.name} differs from ${goldenFile}; if intended, regenerate with WEFT_UPDATE_GOLDEN=1`,
+      );
+    });
+  }
+});

@@ -1,0 +1,289 @@
+import type { Gateway, Server } from '../../crds/generated/types/gateway.js';
+import type {
+  Cluster,
+  ClusterLoadAssignment,
+  Listener,
+  ProxyConfig,
+  Route,
+  RouteConfiguration,
+  VirtualHost,
+} from '../../proxy/config/generated/proxy-config.js';
+import { destinationRuleFor, outboundCluster } from './clusters.js';
+import { clusterEndpoints, endpointsInfo, serviceWorkloads } from './endpoints.js';
+import { clusterName, hostMatches, serviceDomains } from './hosts.js';
+import { defaultRoute, httpRoute, type RouteContext } from './routes.js';
+import { authorizationFor, inboundMtls } from './security.js';
+import {
+  spiffeId,
+  type MeshService,
+  type MeshSnapshot,
+  type ProxyIdentity,
+  type ServicePort,
+} from './snapshot.js';
+import { boundVirtualServices, virtualServiceForHost, type Diagnostic } from './virtual-services.js';
+import { nameOf, selects, visibleServices } from './visibility.js';
+
+export const PROXY_CONFIG_VERSION = 'weft.proxy/v1';
+
+export interface Translation {
+  readonly config: ProxyConfig;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+const isHttp = (p: ServicePort): boolean =>
+  p.protocol === 'http' || p.protocol === 'http2' || p.protocol === 'grpc';
+
+/** Routes of a VirtualService for one context, or the service's default route. */
+function routesFor(
+  snapshot: MeshSnapshot,
+  ctx: RouteContext,
+  service: MeshService,
+  diagnostics: Diagnostic[],
+): Route[] {
+  const vs = virtualServiceForHost(
+    boundVirtualServices(snapshot.virtualServices, ctx.proxy, 'mesh'),
+    service.host,
+    diagnostics,
+  );
+  const routes = (vs?.spec?.http ?? []).flatMap((http, i) => httpRoute(vs!, http, i, ctx) ?? []);
+  return routes.length > 0 ? routes : [defaultRoute(service, ctx.port)];
+}
+
+/** Outbound listeners, route configurations and clusters of a sidecar or gateway, plus endpoints. */
+function outbound(
+  snapshot: MeshSnapshot,
+  proxy: ProxyIdentity,
+  services: readonly MeshService[],
+  diagnostics: Diagnostic[],
+) {
+  const lookupService = (host: string): MeshService | undefined => services.find((s) => s.host === host);
+  const listeners: Listener[] = [];
+  const routes: RouteConfiguration[] = [];
+  const clusters: Cluster[] = [];
+  const endpoints: ClusterLoadAssignment[] = [];
+  const httpPorts = new Map<number, VirtualHost[]>();
+
+  for (const service of services) {
+    const workloads = serviceWorkloads(service, snapshot.workloads);
+    const dr = destinationRuleFor(snapshot, proxy, service);
+    for (const port of service.ports) {
+      for (const subset of [{ name: '', labels: undefined }, ...(dr?.spec?.subsets ?? [])]) {
+        const eps = clusterEndpoints(snapshot.mesh.trustDomain, workloads, port, subset.labels);
+        const cluster = outboundCluster(service, port, subset.name, dr, endpointsInfo(eps));
+        clusters.push(cluster);
+        endpoints.push({ cluster: cluster.name, endpoints: eps });
+      }
+      if (proxy.role !== 'sidecar') continue;
+      if (isHttp(port)) {
+        const ctx: RouteContext = { proxy, port: port.port, gateway: 'mesh', lookupService };
+        const vhosts = httpPorts.get(port.port) ?? [];
+        vhosts.push({
+          name: `${service.host}:${port.port}`,
+          domains: serviceDomains(service.host, port.port, proxy.namespace),
+          routes: routesFor(snapshot, ctx, service, diagnostics),
+        });
+        httpPorts.set(port.port, vhosts);
+      } else {
+        listeners.push({
+          name: `outbound|${port.port}|${service.host}`,
+          direction: 'outbound',
+          port: port.port,
+          protocol: port.protocol,
+          ...(service.address ? { address: service.address } : {}),
+          tcpRoute: {
+            clusters: [{ cluster: clusterName('outbound', port.port, '', service.host), weight: 100 }],
+          },
+        });
+      }
+    }
+  }
+  for (const [port, virtualHosts] of [...httpPorts].sort(([a], [b]) => a - b)) {
+    const name = `outbound|${port}`;
+    listeners.push({ name, direction: 'outbound', port, protocol: 'http', routeConfig: name });
+    routes.push({ name, virtualHosts });
+  }
+  return { listeners, routes, clusters, endpoints };
+}
+
+/** Inbound: one listener per port the proxy's workload serves for a Service that selects it. */
+function inbound(snapshot: MeshSnapshot, proxy: ProxyIdentity) {
+  const listeners: Listener[] = [];
+  const routes: RouteConfiguration[] = [];
+  const clusters: Cluster[] = [];
+  const endpoints: ClusterLoadAssignment[] = [];
+  const seen = new Set<number>();
+  const own = snapshot.services.filter(
+    (s) => s.namespace === proxy.namespace && s.selector && selects(s.selector, proxy.labels),
+  );
+  for (const service of own.sort((a, b) => a.host.localeCompare(b.host))) {
+    for (const port of service.ports) {
+      const target = typeof port.targetPort === 'number' ? port.targetPort : port.port;
+      if (seen.has(target)) continue;
+      seen.add(target);
+      const name = `inbound|${target}`;
+      const cluster = clusterName('inbound', target, '', '');
+      clusters.push({ name: cluster, type: 'static', protocol: port.protocol, tls: { mode: 'DISABLE' } });
+      endpoints.push({ cluster, endpoints: [{ address: '127.0.0.1', port: target }] });
+      if (isHttp(port)) {
+        listeners.push({
+          name,
+          direction: 'inbound',
+          port: target,
+          protocol: port.protocol,
+          routeConfig: name,
+        });
+        routes.push({
+          name,
+          virtualHosts: [
+            {
+              name: 'inbound',
+              domains: ['*'],
+              routes: [{ name: 'inbound', matches: [], clusters: [{ cluster, weight: 100 }] }],
+            },
+          ],
+        });
+      } else {
+        listeners.push({
+          name,
+          direction: 'inbound',
+          port: target,
+          protocol: port.protocol,
+          tcpRoute: { clusters: [{ cluster, weight: 100 }] },
+        });
+      }
+    }
+  }
+  return { listeners, routes, clusters, endpoints };
+}
+
+const GATEWAY_PROTOCOLS: Record<string, Listener['protocol']> = {
+  HTTP: 'http',
+  HTTPS: 'http',
+  HTTP2: 'http2',
+  GRPC: 'grpc',
+  TCP: 'tcp',
+  TLS: 'tls',
+};
+/** Server TLS modes the gateway terminates or passes through itself. */
+const GATEWAY_TLS_MODES = new Set(['SIMPLE', 'MUTUAL', 'PASSTHROUGH']);
+
+function serverTls(server: Server, hosts: string[]): Listener['tls'] {
+  const mode = server.tls?.mode;
+  if (!mode || !GATEWAY_TLS_MODES.has(mode)) return undefined;
+  return {
+    mode: mode as 'SIMPLE' | 'MUTUAL' | 'PASSTHROUGH',
+    ...(server.tls?.credentialName ? { credentialName: server.tls.credentialName } : {}),
+    hosts,
+  };
+}
+
+/** One Gateway server: its listener, and the route configuration of the VirtualServices bound to it. */
+function serverListener(
+  snapshot: MeshSnapshot,
+  proxy: ProxyIdentity,
+  ref: string,
+  server: Server,
+  lookupService: RouteContext['lookupService'],
+  diagnostics: Diagnostic[],
+): { listener: Listener; routes?: RouteConfiguration } {
+  const port = server.port.targetPort ?? server.port.number;
+  const name = `gateway|${port}|${ref}`;
+  const protocol = GATEWAY_PROTOCOLS[server.port.protocol.toUpperCase()] ?? 'tcp';
+  const serverHosts = server.hosts.map((h) => (h.includes('/') ? h.split('/', 2)[1]! : h));
+  const tls = serverTls(server, serverHosts);
+  const listener: Listener = { name, direction: 'gateway', port, protocol, ...(tls ? { tls } : {}) };
+  if (protocol === 'tcp' || protocol === 'tls') return { listener };
+
+  const ctx: RouteContext = { proxy, port: server.port.number, gateway: ref, lookupService };
+  const virtualHosts: VirtualHost[] = [];
+  for (const vs of boundVirtualServices(snapshot.virtualServices, proxy, ref)) {
+    const hosts = (vs.spec?.hosts ?? []).filter((h) =>
+      serverHosts.some((sh) => hostMatches(sh, h) || hostMatches(h, sh)),
+    );
+    if (hosts.length === 0) {
+      diagnostics.push({
+        resource: `VirtualService ${nameOf(vs)}`,
+        message: `none of its hosts is served by Gateway ${ref} port ${server.port.number}; add a matching host to the Gateway's server or to the VirtualService`,
+      });
+      continue;
+    }
+    const routes = (vs.spec?.http ?? []).flatMap((http, i) => httpRoute(vs, http, i, ctx) ?? []);
+    virtualHosts.push({
+      name: `${nameOf(vs)}:${server.port.number}`,
+      domains: hosts.flatMap((h) => [h, `${h}:${server.port.number}`]),
+      routes,
+    });
+  }
+  return { listener: { ...listener, routeConfig: name }, routes: { name, virtualHosts } };
+}
+
+/** Gateway listeners: one per server of the Gateways selecting this proxy, routed by bound VirtualServices. */
+function gatewayListeners(
+  snapshot: MeshSnapshot,
+  proxy: ProxyIdentity,
+  services: readonly MeshService[],
+  diagnostics: Diagnostic[],
+) {
+  const lookupService = (host: string): MeshService | undefined => services.find((s) => s.host === host);
+  const listeners: Listener[] = [];
+  const routes: RouteConfiguration[] = [];
+  const gateways = snapshot.gateways.filter(
+    (g: Gateway) => g.spec?.selector && selects(g.spec.selector, proxy.labels),
+  );
+  for (const gateway of gateways.sort((a, b) => nameOf(a).localeCompare(nameOf(b)))) {
+    for (const server of gateway.spec?.servers ?? []) {
+      const built = serverListener(snapshot, proxy, nameOf(gateway), server, lookupService, diagnostics);
+      listeners.push(built.listener);
+      if (built.routes) routes.push(built.routes);
+    }
+  }
+  return { listeners, routes };
+}
+
+const byName = <T extends { name: string }>(a: T, b: T): number => a.name.localeCompare(b.name);
+
+/**
+ * Translates the mesh, as one proxy sees it, into that proxy's configuration. Pure and
+ * deterministic: the same snapshot and proxy give byte-identical JSON.
+ */
+export function translate(snapshot: MeshSnapshot, proxy: ProxyIdentity): Translation {
+  const diagnostics: Diagnostic[] = [];
+  const services = visibleServices(snapshot, proxy);
+  const out = outbound(snapshot, proxy, services, diagnostics);
+  const own =
+    proxy.role === 'sidecar'
+      ? inbound(snapshot, proxy)
+      : { listeners: [], routes: [], clusters: [], endpoints: [] };
+  const gw =
+    proxy.role === 'gateway'
+      ? gatewayListeners(snapshot, proxy, services, diagnostics)
+      : { listeners: [], routes: [] };
+  const config: ProxyConfig = {
+    version: PROXY_CONFIG_VERSION,
+    node: {
+      id: proxy.id,
+      role: proxy.role,
+      namespace: proxy.namespace,
+      ...(proxy.workload ? { workload: proxy.workload } : {}),
+      ...(proxy.serviceAccount ? { serviceAccount: proxy.serviceAccount } : {}),
+      labels: Object.fromEntries(Object.entries(proxy.labels).sort(([a], [b]) => a.localeCompare(b))),
+      identity: spiffeId(snapshot.mesh.trustDomain, proxy.namespace, proxy.serviceAccount),
+    },
+    listeners: [...out.listeners, ...own.listeners, ...gw.listeners].sort(byName),
+    routes: [...out.routes, ...own.routes, ...gw.routes].sort(byName),
+    clusters: [...out.clusters, ...own.clusters].sort(byName),
+    endpoints: [...out.endpoints, ...own.endpoints].sort((a, b) => a.cluster.localeCompare(b.cluster)),
+    security: { mtls: inboundMtls(snapshot, proxy), authorization: authorizationFor(snapshot, proxy) },
+  };
+  return { config, diagnostics: dedupe(diagnostics) };
+}
+
+function dedupe(diagnostics: readonly Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return diagnostics.filter((d) => {
+    const key = `${d.resource}\n${d.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

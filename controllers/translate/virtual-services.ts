@@ -1,0 +1,50 @@
+import type { VirtualService } from '../../crds/generated/types/virtualservice.js';
+import { hostMatches } from './hosts.js';
+import { gatewayRef } from './routes.js';
+import type { ProxyIdentity } from './snapshot.js';
+import { byAge, exportedTo, nameOf, namespaceOf, qualify } from './visibility.js';
+
+/** Something the translator noticed about a resource that the user should hear about. */
+export interface Diagnostic {
+  readonly resource: string;
+  readonly message: string;
+}
+
+/** VirtualServices bound to `gateway` (`mesh` or `namespace/name`) and visible to the proxy, oldest first. Pure. */
+export function boundVirtualServices(
+  all: readonly VirtualService[],
+  proxy: ProxyIdentity,
+  gateway: string,
+): VirtualService[] {
+  return all
+    .filter((vs) => gateway !== 'mesh' || exportedTo(vs.spec?.exportTo, namespaceOf(vs), proxy.namespace))
+    .filter((vs) => {
+      const gateways = vs.spec?.gateways;
+      if (!gateways || gateways.length === 0) return gateway === 'mesh';
+      return gateways.some((g) => gatewayRef(g, namespaceOf(vs)) === gateway);
+    })
+    .sort(byAge);
+}
+
+/**
+ * The VirtualService that routes `host` for sidecars: an exact host beats a wildcard; among equals
+ * the oldest wins and the others are reported, as Istio resolves such conflicts. Pure.
+ */
+export function virtualServiceForHost(
+  bound: readonly VirtualService[],
+  host: string,
+  diagnostics: Diagnostic[],
+): VirtualService | undefined {
+  const hostsOf = (vs: VirtualService): string[] =>
+    (vs.spec?.hosts ?? []).map((h) => qualify(h, namespaceOf(vs)));
+  const exact = bound.filter((vs) => hostsOf(vs).includes(host));
+  const candidates =
+    exact.length > 0 ? exact : bound.filter((vs) => hostsOf(vs).some((h) => hostMatches(h, host)));
+  for (const loser of candidates.slice(1)) {
+    diagnostics.push({
+      resource: `VirtualService ${nameOf(loser)}`,
+      message: `host ${host} is also routed by the older VirtualService ${nameOf(candidates[0]!)}, which wins; merge the two or remove the host from one`,
+    });
+  }
+  return candidates[0];
+}
