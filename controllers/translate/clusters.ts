@@ -113,32 +113,21 @@ function outlierDetection(od: OutlierDetection | undefined): OutlierDetectionPol
 }
 
 /**
- * Upstream TLS: an explicit DestinationRule mode wins (ISTIO_MUTUAL is WEFT_MUTUAL); otherwise
- * auto-mTLS, as Istio does: mesh mTLS when every endpoint runs a proxy, plaintext otherwise.
+ * Upstream TLS: an explicit DestinationRule mode wins (ISTIO_MUTUAL is WEFT_MUTUAL); otherwise AUTO,
+ * Istio's auto mTLS: the proxy uses mesh mTLS to each endpoint that runs a proxy and plaintext to the
+ * others, verifying each endpoint's own identity. Decided per endpoint, so endpoint changes never
+ * change a cluster. External services get plaintext unless a DestinationRule says otherwise.
  */
-function upstreamTls(
-  tls: ClientTLSSettings | undefined,
-  allMeshEndpoints: boolean,
-  identities: readonly string[],
-  service: MeshService,
-): UpstreamTls {
+function upstreamTls(tls: ClientTLSSettings | undefined, service: MeshService): UpstreamTls {
   const mode = tls?.mode === 'ISTIO_MUTUAL' ? 'WEFT_MUTUAL' : tls?.mode;
-  const auto = mode === undefined && allMeshEndpoints && service.location !== 'MESH_EXTERNAL';
-  if (mode === 'WEFT_MUTUAL' || auto) {
-    return { mode: 'MESH', sni: service.host, subjectAltNames: [...(tls?.subjectAltNames ?? identities)] };
-  }
+  if (mode === 'WEFT_MUTUAL')
+    return defined({ mode: 'MESH', sni: service.host, subjectAltNames: tls?.subjectAltNames });
   if (mode === 'SIMPLE' || mode === 'MUTUAL') {
     const { sni, subjectAltNames, credentialName, insecureSkipVerify } = tls ?? {};
     return defined({ mode, sni: sni ?? service.host, subjectAltNames, credentialName, insecureSkipVerify });
   }
-  return { mode: 'DISABLE' };
-}
-
-export interface ClusterEndpointsInfo {
-  /** Whether every endpoint of the cluster runs a Weft proxy. */
-  readonly allMeshTls: boolean;
-  /** SPIFFE IDs of the endpoints' workloads, sorted. */
-  readonly identities: readonly string[];
+  if (mode === 'DISABLE' || service.location === 'MESH_EXTERNAL') return { mode: 'DISABLE' };
+  return { mode: 'AUTO', sni: service.host };
 }
 
 /** The outbound cluster of one service port (and subset). Pure. */
@@ -147,7 +136,6 @@ export function outboundCluster(
   port: ServicePort,
   subset: string,
   dr: DestinationRule | undefined,
-  endpoints: ClusterEndpointsInfo,
 ): Cluster {
   const policy = effectivePolicy(dr, port.port, subset || undefined);
   const lb = loadBalancer(policy.loadBalancer);
@@ -166,6 +154,6 @@ export function outboundCluster(
     ...(lb && lb.policy !== 'PASSTHROUGH' ? { loadBalancer: lb } : {}),
     ...(pool && Object.keys(pool).length > 0 ? { connectionPool: pool } : {}),
     ...(od && Object.keys(od).length > 0 ? { outlierDetection: od } : {}),
-    tls: upstreamTls(policy.tls, endpoints.allMeshTls, endpoints.identities, service),
+    tls: upstreamTls(policy.tls, service),
   };
 }

@@ -1,5 +1,4 @@
 import type { ClusterLoadAssignment, Endpoint } from '../../proxy/config/generated/proxy-config.js';
-import type { ClusterEndpointsInfo } from './clusters.js';
 import type { MeshService, ServicePort, Workload } from './snapshot.js';
 import { spiffeId } from './snapshot.js';
 import { selects } from './visibility.js';
@@ -43,13 +42,6 @@ export function clusterEndpoints(
     });
   }
   return endpoints.sort((a, b) => a.address.localeCompare(b.address) || a.port - b.port);
-}
-
-export function endpointsInfo(endpoints: readonly Endpoint[]): ClusterEndpointsInfo {
-  return {
-    allMeshTls: endpoints.length > 0 && endpoints.every((e) => e.meshTls),
-    identities: [...new Set(endpoints.flatMap((e) => (e.identity ? [e.identity] : [])))].sort(),
-  };
 }
 
 export function loadAssignment(cluster: string, endpoints: Endpoint[]): ClusterLoadAssignment {

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import type { DestinationRule } from '../../crds/generated/types/destinationrule.js';
 import type { HTTPRoute, VirtualService } from '../../crds/generated/types/virtualservice.js';
 import type { MeshSnapshot, ProxyIdentity, Workload } from './snapshot.js';
-import { translate } from './translate.js';
+import { translate, translateEndpoints, translateResources } from './translate.js';
 
 /**
  * Properties over random, schema-valid inputs: the translator never throws, and the same input
@@ -243,6 +243,26 @@ describe('translate: properties', () => {
         },
       ),
       { numRuns: 200 },
+    );
+  });
+
+  it('is incremental: an endpoint change leaves listeners, routes and clusters untouched', () => {
+    fc.assert(
+      fc.property(
+        fc.array(virtualService, { maxLength: 4 }),
+        fc.array(destinationRule, { maxLength: 4 }),
+        proxy,
+        fc.subarray(workloads),
+        (vss, drs, p, remaining) => {
+          const before = snapshot(vss, drs);
+          const after = { ...before, workloads: remaining };
+          const resources = translateResources(before, p);
+          assert.equal(JSON.stringify(translateResources(after, p)), JSON.stringify(resources));
+          const full = translate(after, p);
+          assert.deepEqual(translateEndpoints(after, p, resources.config.clusters), full.config.endpoints);
+        },
+      ),
+      { numRuns: 150 },
     );
   });
 });

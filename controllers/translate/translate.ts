@@ -2,6 +2,7 @@ import type { Gateway, Server } from '../../crds/generated/types/gateway.js';
 import type {
   Cluster,
   ClusterLoadAssignment,
+  Endpoint,
   Listener,
   ProxyConfig,
   Route,
@@ -9,7 +10,7 @@ import type {
   VirtualHost,
 } from '../../proxy/config/generated/proxy-config.js';
 import { destinationRuleFor, outboundCluster } from './clusters.js';
-import { clusterEndpoints, endpointsInfo, serviceWorkloads } from './endpoints.js';
+import { clusterEndpoints, serviceWorkloads } from './endpoints.js';
 import { clusterName, hostMatches, serviceDomains } from './hosts.js';
 import { defaultRoute, httpRoute, type RouteContext } from './routes.js';
 import { authorizationFor, inboundMtls } from './security.js';
@@ -19,6 +20,7 @@ import {
   type MeshSnapshot,
   type ProxyIdentity,
   type ServicePort,
+  type Workload,
 } from './snapshot.js';
 import { boundVirtualServices, virtualServiceForHost, type Diagnostic } from './virtual-services.js';
 import { nameOf, selects, visibleServices } from './visibility.js';
@@ -49,8 +51,26 @@ function routesFor(
   return routes.length > 0 ? routes : [defaultRoute(service, ctx.port)];
 }
 
-/** Outbound listeners, route configurations and clusters of a sidecar or gateway, plus endpoints. */
-function outbound(
+/** Outbound clusters: one per service port, and one per DestinationRule subset. Independent of endpoints. */
+function outboundClusters(
+  snapshot: MeshSnapshot,
+  proxy: ProxyIdentity,
+  services: readonly MeshService[],
+): Cluster[] {
+  const clusters: Cluster[] = [];
+  for (const service of services) {
+    const dr = destinationRuleFor(snapshot, proxy, service);
+    for (const port of service.ports) {
+      for (const subset of ['', ...(dr?.spec?.subsets ?? []).map((s) => s.name)]) {
+        clusters.push(outboundCluster(service, port, subset, dr));
+      }
+    }
+  }
+  return clusters;
+}
+
+/** Outbound listeners and route configurations of a sidecar: one HTTP listener per port, one TCP listener per service port. */
+function outboundListeners(
   snapshot: MeshSnapshot,
   proxy: ProxyIdentity,
   services: readonly MeshService[],
@@ -59,21 +79,9 @@ function outbound(
   const lookupService = (host: string): MeshService | undefined => services.find((s) => s.host === host);
   const listeners: Listener[] = [];
   const routes: RouteConfiguration[] = [];
-  const clusters: Cluster[] = [];
-  const endpoints: ClusterLoadAssignment[] = [];
   const httpPorts = new Map<number, VirtualHost[]>();
-
   for (const service of services) {
-    const workloads = serviceWorkloads(service, snapshot.workloads);
-    const dr = destinationRuleFor(snapshot, proxy, service);
     for (const port of service.ports) {
-      for (const subset of [{ name: '', labels: undefined }, ...(dr?.spec?.subsets ?? [])]) {
-        const eps = clusterEndpoints(snapshot.mesh.trustDomain, workloads, port, subset.labels);
-        const cluster = outboundCluster(service, port, subset.name, dr, endpointsInfo(eps));
-        clusters.push(cluster);
-        endpoints.push({ cluster: cluster.name, endpoints: eps });
-      }
-      if (proxy.role !== 'sidecar') continue;
       if (isHttp(port)) {
         const ctx: RouteContext = { proxy, port: port.port, gateway: 'mesh', lookupService };
         const vhosts = httpPorts.get(port.port) ?? [];
@@ -83,18 +91,18 @@ function outbound(
           routes: routesFor(snapshot, ctx, service, diagnostics),
         });
         httpPorts.set(port.port, vhosts);
-      } else {
-        listeners.push({
-          name: `outbound|${port.port}|${service.host}`,
-          direction: 'outbound',
-          port: port.port,
-          protocol: port.protocol,
-          ...(service.address ? { address: service.address } : {}),
-          tcpRoute: {
-            clusters: [{ cluster: clusterName('outbound', port.port, '', service.host), weight: 100 }],
-          },
-        });
+        continue;
       }
+      listeners.push({
+        name: `outbound|${port.port}|${service.host}`,
+        direction: 'outbound',
+        port: port.port,
+        protocol: port.protocol,
+        ...(service.address ? { address: service.address } : {}),
+        tcpRoute: {
+          clusters: [{ cluster: clusterName('outbound', port.port, '', service.host), weight: 100 }],
+        },
+      });
     }
   }
   for (const [port, virtualHosts] of [...httpPorts].sort(([a], [b]) => a - b)) {
@@ -102,7 +110,7 @@ function outbound(
     listeners.push({ name, direction: 'outbound', port, protocol: 'http', routeConfig: name });
     routes.push({ name, virtualHosts });
   }
-  return { listeners, routes, clusters, endpoints };
+  return { listeners, routes };
 }
 
 /** Inbound: one listener per port the proxy's workload serves for a Service that selects it. */
@@ -110,7 +118,6 @@ function inbound(snapshot: MeshSnapshot, proxy: ProxyIdentity) {
   const listeners: Listener[] = [];
   const routes: RouteConfiguration[] = [];
   const clusters: Cluster[] = [];
-  const endpoints: ClusterLoadAssignment[] = [];
   const seen = new Set<number>();
   const own = snapshot.services.filter(
     (s) => s.namespace === proxy.namespace && s.selector && selects(s.selector, proxy.labels),
@@ -123,7 +130,6 @@ function inbound(snapshot: MeshSnapshot, proxy: ProxyIdentity) {
       const name = `inbound|${target}`;
       const cluster = clusterName('inbound', target, '', '');
       clusters.push({ name: cluster, type: 'static', protocol: port.protocol, tls: { mode: 'DISABLE' } });
-      endpoints.push({ cluster, endpoints: [{ address: '127.0.0.1', port: target }] });
       if (isHttp(port)) {
         listeners.push({
           name,
@@ -153,7 +159,7 @@ function inbound(snapshot: MeshSnapshot, proxy: ProxyIdentity) {
       }
     }
   }
-  return { listeners, routes, clusters, endpoints };
+  return { listeners, routes, clusters };
 }
 
 const GATEWAY_PROTOCOLS: Record<string, Listener['protocol']> = {
@@ -242,23 +248,31 @@ function gatewayListeners(
 
 const byName = <T extends { name: string }>(a: T, b: T): number => a.name.localeCompare(b.name);
 
+/** A proxy's configuration without its endpoints: everything an endpoint change leaves alone. */
+export interface ResourceTranslation {
+  readonly config: Omit<ProxyConfig, 'endpoints'>;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
 /**
- * Translates the mesh, as one proxy sees it, into that proxy's configuration. Pure and
- * deterministic: the same snapshot and proxy give byte-identical JSON.
+ * Listeners, routes, clusters and security of one proxy. Reads no workload (endpoint) data, so the
+ * control plane re-runs it only when services or Weft resources change. Pure and deterministic.
  */
-export function translate(snapshot: MeshSnapshot, proxy: ProxyIdentity): Translation {
+export function translateResources(snapshot: MeshSnapshot, proxy: ProxyIdentity): ResourceTranslation {
   const diagnostics: Diagnostic[] = [];
   const services = visibleServices(snapshot, proxy);
-  const out = outbound(snapshot, proxy, services, diagnostics);
-  const own =
+  const clusters = outboundClusters(snapshot, proxy, services);
+  const out =
     proxy.role === 'sidecar'
-      ? inbound(snapshot, proxy)
-      : { listeners: [], routes: [], clusters: [], endpoints: [] };
+      ? outboundListeners(snapshot, proxy, services, diagnostics)
+      : { listeners: [], routes: [] };
+  const own =
+    proxy.role === 'sidecar' ? inbound(snapshot, proxy) : { listeners: [], routes: [], clusters: [] };
   const gw =
     proxy.role === 'gateway'
       ? gatewayListeners(snapshot, proxy, services, diagnostics)
       : { listeners: [], routes: [] };
-  const config: ProxyConfig = {
+  const config: Omit<ProxyConfig, 'endpoints'> = {
     version: PROXY_CONFIG_VERSION,
     node: {
       id: proxy.id,
@@ -271,11 +285,57 @@ export function translate(snapshot: MeshSnapshot, proxy: ProxyIdentity): Transla
     },
     listeners: [...out.listeners, ...own.listeners, ...gw.listeners].sort(byName),
     routes: [...out.routes, ...own.routes, ...gw.routes].sort(byName),
-    clusters: [...out.clusters, ...own.clusters].sort(byName),
-    endpoints: [...out.endpoints, ...own.endpoints].sort((a, b) => a.cluster.localeCompare(b.cluster)),
+    clusters: [...clusters, ...own.clusters].sort(byName),
     security: { mtls: inboundMtls(snapshot, proxy), authorization: authorizationFor(snapshot, proxy) },
   };
   return { config, diagnostics: dedupe(diagnostics) };
+}
+
+/**
+ * The endpoints of every cluster: the incremental half of translation, re-run alone when only
+ * Pods, EndpointSlices or WorkloadEntries change. Pure.
+ */
+export function translateEndpoints(
+  snapshot: MeshSnapshot,
+  proxy: ProxyIdentity,
+  clusters: readonly Cluster[],
+): ClusterLoadAssignment[] {
+  const services = new Map(snapshot.services.map((s) => [s.host, s]));
+  const workloadsOf = new Map<string, Workload[]>();
+  const workloads = (service: MeshService): Workload[] => {
+    let found = workloadsOf.get(service.host);
+    if (!found) workloadsOf.set(service.host, (found = serviceWorkloads(service, snapshot.workloads)));
+    return found;
+  };
+  return clusters.map((cluster) => ({ cluster: cluster.name, endpoints: endpointsOf(cluster) }));
+
+  function endpointsOf(cluster: Cluster): Endpoint[] {
+    if (cluster.type === 'static')
+      return [{ address: '127.0.0.1', port: Number(cluster.name.split('|')[1]) }];
+    const target = cluster.service ?? {};
+    const service = target.host ? services.get(target.host) : undefined;
+    const port = service?.ports.find((p) => p.port === target.port);
+    if (!service || !port) return [];
+    const subset = target.subset;
+    if (!subset) return clusterEndpoints(snapshot.mesh.trustDomain, workloads(service), port, undefined);
+    const labels = destinationRuleFor(snapshot, proxy, service)?.spec?.subsets?.find(
+      (s) => s.name === subset,
+    )?.labels;
+    // A subset no DestinationRule defines (any more) has no endpoints.
+    return labels ? clusterEndpoints(snapshot.mesh.trustDomain, workloads(service), port, labels) : [];
+  }
+}
+
+/**
+ * Translates the mesh, as one proxy sees it, into that proxy's configuration. Pure and
+ * deterministic: the same snapshot and proxy give byte-identical JSON.
+ */
+export function translate(snapshot: MeshSnapshot, proxy: ProxyIdentity): Translation {
+  const { config, diagnostics } = translateResources(snapshot, proxy);
+  return {
+    config: { ...config, endpoints: translateEndpoints(snapshot, proxy, config.clusters) },
+    diagnostics,
+  };
 }
 
 function dedupe(diagnostics: readonly Diagnostic[]): Diagnostic[] {

@@ -219,7 +219,10 @@ export interface OutlierDetectionPolicy {
   maxEjectionPercent?: number;
 }
 export interface UpstreamTls {
-  mode: 'DISABLE' | 'SIMPLE' | 'MUTUAL' | 'MESH';
+  /**
+   * MESH: Weft mTLS to every endpoint, verified against the endpoint's identity (or subjectAltNames). AUTO: Weft mTLS to endpoints that run a proxy (meshTls), plaintext to the others, as Istio's auto mTLS.
+   */
+  mode: 'DISABLE' | 'SIMPLE' | 'MUTUAL' | 'MESH' | 'AUTO';
   sni?: string;
   /**
    * Identities the upstream may present (SPIFFE IDs for MESH).
