@@ -318,11 +318,9 @@ export function translateEndpoints(
     if (!service || !port) return [];
     const subset = target.subset;
     if (!subset) return clusterEndpoints(snapshot.mesh.trustDomain, workloads(service), port, undefined);
-    const labels = destinationRuleFor(snapshot, proxy, service)?.spec?.subsets?.find(
-      (s) => s.name === subset,
-    )?.labels;
-    // A subset no DestinationRule defines (any more) has no endpoints.
-    return labels ? clusterEndpoints(snapshot.mesh.trustDomain, workloads(service), port, labels) : [];
+    const found = destinationRuleFor(snapshot, proxy, service)?.spec?.subsets?.find((s) => s.name === subset);
+    // A subset no DestinationRule defines (any more) has no endpoints; one without labels has them all.
+    return found ? clusterEndpoints(snapshot.mesh.trustDomain, workloads(service), port, found.labels) : [];
   }
 }
 
