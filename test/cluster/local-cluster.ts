@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureBinaries, locateBinary, type BinaryPaths } from './binaries.js';
@@ -66,6 +66,28 @@ export function kubectl(
     stdout: res.stdout ?? '',
     stderr: res.stderr ?? res.error?.message ?? '',
   };
+}
+
+/**
+ * kubectl without blocking the event loop: for tests that serve something (a webhook) in their own
+ * process while kubectl talks to the API server, which calls back into it.
+ */
+export function kubectlAsync(
+  args: readonly string[],
+  input?: string,
+): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(paths.kubectl, ['--kubeconfig', paths.kubeconfig, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ status: code ?? 1, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
 }
 
 /** A fake node for kwok to manage; kwok's node-initialize Stage fills in its status and capacity. Pure. */
