@@ -1,10 +1,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { AuthorizationPolicy } from '../../crds/generated/types/authorizationpolicy.js';
 import type { DestinationRule } from '../../crds/generated/types/destinationrule.js';
 import type { Gateway } from '../../crds/generated/types/gateway.js';
-import type { PeerAuthentication } from '../../crds/generated/types/peerauthentication.js';
 import type { ServiceEntry } from '../../crds/generated/types/serviceentry.js';
-import type { Sidecar } from '../../crds/generated/types/sidecar.js';
 import type { VirtualService } from '../../crds/generated/types/virtualservice.js';
 import type { WorkloadEntry } from '../../crds/generated/types/workloadentry.js';
 import type { Validate } from '../admission.js';
@@ -31,8 +28,8 @@ export function validators(ctx: ValidationContext = NO_CONTEXT): ReadonlyMap<str
     ['Gateway', (o: KubernetesObject) => validateGateway(o as Gateway)],
     ['ServiceEntry', (o: KubernetesObject) => validateServiceEntry(o as ServiceEntry)],
     ['WorkloadEntry', (o: KubernetesObject) => validateWorkloadEntry(o as WorkloadEntry)],
-    ['Sidecar', (o: KubernetesObject) => validateSidecar(o as Sidecar)],
-    ['PeerAuthentication', (o: KubernetesObject) => validatePeerAuthentication(o as PeerAuthentication)],
-    ['AuthorizationPolicy', (o: KubernetesObject) => validateAuthorizationPolicy(o as AuthorizationPolicy)],
+    ['Sidecar', (o: KubernetesObject) => validateSidecar(o)],
+    ['PeerAuthentication', (o: KubernetesObject) => validatePeerAuthentication(o)],
+    ['AuthorizationPolicy', (o: KubernetesObject) => validateAuthorizationPolicy(o)],
   ]);
 }

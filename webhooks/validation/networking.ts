@@ -78,13 +78,7 @@ function checkDestination(
   }
 }
 
-function checkHttpRoute(
-  p: Problems,
-  f: string,
-  http: HTTPRoute,
-  namespace: string,
-  ctx: ValidationContext,
-): void {
+function checkMatches(p: Problems, f: string, http: HTTPRoute): void {
   (http.match ?? []).forEach((m, j) => {
     for (const key of ['uri', 'scheme', 'method', 'authority'] as const)
       checkStringMatch(p, `${f}.match[${j}].${key}`, m[key]);
@@ -93,6 +87,27 @@ function checkHttpRoute(
     for (const [name, qm] of Object.entries(m.queryParams ?? {}))
       checkStringMatch(p, `${f}.match[${j}].queryParams[${name}]`, qm);
   });
+}
+
+function checkRetryOn(p: Problems, f: string, retryOn: string | undefined): void {
+  for (const token of retryOn?.split(',').map((t) => t.trim()) ?? []) {
+    if (!RETRY_ON.has(token) && !/^[1-5][0-9][0-9]$/.test(token)) {
+      p.error(
+        `${f}.retries.retryOn`,
+        `"${token}" is not a retry condition; use 5xx, gateway-error, connect-failure, reset, retriable-status-codes or an HTTP status such as 503`,
+      );
+    }
+  }
+}
+
+function checkHttpRoute(
+  p: Problems,
+  f: string,
+  http: HTTPRoute,
+  namespace: string,
+  ctx: ValidationContext,
+): void {
+  checkMatches(p, f, http);
   (http.route ?? []).forEach((r, k) =>
     checkDestination(p, `${f}.route[${k}].destination`, r.destination, namespace, ctx),
   );
@@ -103,14 +118,7 @@ function checkHttpRoute(
   );
   checkDuration(p, `${f}.timeout`, http.timeout);
   checkDuration(p, `${f}.retries.perTryTimeout`, http.retries?.perTryTimeout, { min: 1 });
-  for (const token of http.retries?.retryOn?.split(',').map((t) => t.trim()) ?? []) {
-    if (!RETRY_ON.has(token) && !/^[1-5][0-9][0-9]$/.test(token)) {
-      p.error(
-        `${f}.retries.retryOn`,
-        `"${token}" is not a retry condition; use 5xx, gateway-error, connect-failure, reset, retriable-status-codes or an HTTP status such as 503`,
-      );
-    }
-  }
+  checkRetryOn(p, f, http.retries?.retryOn);
   checkDuration(p, `${f}.fault.delay.fixedDelay`, http.fault?.delay?.fixedDelay);
   checkRegex(p, `${f}.rewrite.uriRegexRewrite.match`, http.rewrite?.uriRegexRewrite?.match);
   checkDuration(p, `${f}.corsPolicy.maxAge`, http.corsPolicy?.maxAge);

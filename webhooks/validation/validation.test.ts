@@ -5,7 +5,6 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import type { DestinationRule } from '../../crds/generated/types/destinationrule.js';
 import { reviewValidation, type AdmissionReview } from '../admission.js';
 import { validators } from './index.js';
 
@@ -17,7 +16,7 @@ const validate = validators({
       kind: 'DestinationRule',
       metadata: { name: 'reviews', namespace: 'bookinfo' },
       spec: { host: 'reviews', subsets: [{ name: 'v1', labels: { version: 'v1' } }] },
-    } as DestinationRule,
+    },
   ],
 });
 
@@ -185,7 +184,7 @@ describe('admission review', () => {
       operation: 'CREATE',
       namespace: 'bookinfo',
       name: 'reviews',
-      object: object as KubernetesObject,
+      object: object,
     },
   });
 
