@@ -17,7 +17,8 @@ import { parseDuration } from './durations.js';
 import { clusterName, hostMatches } from './hosts.js';
 import type { MeshService, MeshSnapshot, ProxyIdentity, ServicePort } from './snapshot.js';
 import { defined } from './routes.js';
-import { byAge, exportedTo, namespaceOf, qualify, selects } from './visibility.js';
+import { indexOf } from './snapshot-index.js';
+import { exportedTo, namespaceOf, qualify, selects } from './visibility.js';
 
 /** A DestinationRule's policies as they apply to one port of one subset: Istio's override order. */
 type Policy = Pick<TrafficPolicy, 'loadBalancer' | 'connectionPool' | 'outlierDetection' | 'tls'>;
@@ -31,20 +32,20 @@ export function destinationRuleFor(
   proxy: ProxyIdentity,
   service: MeshService,
 ): DestinationRule | undefined {
-  const candidates = snapshot.destinationRules
-    .filter((dr) => exportedTo(dr.spec?.exportTo, namespaceOf(dr), proxy.namespace))
-    .filter(
-      (dr) =>
-        !dr.spec?.workloadSelector ||
-        (namespaceOf(dr) === proxy.namespace && selects(dr.spec.workloadSelector.matchLabels, proxy.labels)),
-    )
-    .filter((dr) => dr.spec?.host && hostMatches(qualify(dr.spec.host, namespaceOf(dr)), service.host))
-    .sort(byAge);
+  const visible = (dr: DestinationRule): boolean =>
+    exportedTo(dr.spec?.exportTo, namespaceOf(dr), proxy.namespace) &&
+    (!dr.spec?.workloadSelector ||
+      (namespaceOf(dr) === proxy.namespace && selects(dr.spec.workloadSelector.matchLabels, proxy.labels)));
+  const index = indexOf(snapshot);
   for (const namespace of [proxy.namespace, service.namespace, snapshot.mesh.rootNamespace]) {
-    const inNamespace = candidates.filter((dr) => namespaceOf(dr) === namespace);
-    const exact = inNamespace.find((dr) => qualify(dr.spec?.host ?? '', namespace) === service.host);
-    const found = exact ?? inNamespace[0];
-    if (found) return found;
+    const inNamespace = index.destinationRules.get(namespace);
+    if (!inNamespace) continue;
+    const exact = inNamespace.exact.get(service.host)?.find(visible);
+    if (exact) return exact;
+    const wildcard = inNamespace.wildcard.find(
+      (dr) => visible(dr) && hostMatches(qualify(dr.spec.host, namespace), service.host),
+    );
+    if (wildcard) return wildcard;
   }
   return undefined;
 }

@@ -23,6 +23,7 @@ import {
   type Workload,
 } from './snapshot.js';
 import { boundVirtualServices, virtualServiceForHost, type Diagnostic } from './virtual-services.js';
+import { indexOf } from './snapshot-index.js';
 import { nameOf, selects, visibleServices } from './visibility.js';
 
 export const PROXY_CONFIG_VERSION = 'weft.proxy/v1';
@@ -42,13 +43,19 @@ function routesFor(
   service: MeshService,
   diagnostics: Diagnostic[],
 ): Route[] {
-  const vs = virtualServiceForHost(
-    boundVirtualServices(snapshot.virtualServices, ctx.proxy, 'mesh'),
-    service.host,
-    diagnostics,
+  const index = indexOf(snapshot);
+  const bound = index.boundByHost(`mesh|${ctx.proxy.namespace}`, () =>
+    boundVirtualServices(index.virtualServicesOldestFirst, ctx.proxy, 'mesh'),
   );
+  const vs = virtualServiceForHost(bound, service.host, diagnostics);
   const routes = (vs?.spec?.http ?? []).flatMap((http, i) => httpRoute(vs!, http, i, ctx) ?? []);
   return routes.length > 0 ? routes : [defaultRoute(service, ctx.port)];
+}
+
+/** A service lookup by host, for resolving route destinations. */
+function lookupIn(services: readonly MeshService[]): RouteContext['lookupService'] {
+  const byHost = new Map(services.map((s) => [s.host, s]));
+  return (host) => byHost.get(host);
 }
 
 /** Outbound clusters: one per service port, and one per DestinationRule subset. Independent of endpoints. */
@@ -76,7 +83,7 @@ function outboundListeners(
   services: readonly MeshService[],
   diagnostics: Diagnostic[],
 ) {
-  const lookupService = (host: string): MeshService | undefined => services.find((s) => s.host === host);
+  const lookupService = lookupIn(services);
   const listeners: Listener[] = [];
   const routes: RouteConfiguration[] = [];
   const httpPorts = new Map<number, VirtualHost[]>();
@@ -230,7 +237,7 @@ function gatewayListeners(
   services: readonly MeshService[],
   diagnostics: Diagnostic[],
 ) {
-  const lookupService = (host: string): MeshService | undefined => services.find((s) => s.host === host);
+  const lookupService = lookupIn(services);
   const listeners: Listener[] = [];
   const routes: RouteConfiguration[] = [];
   const gateways = snapshot.gateways.filter(
@@ -260,12 +267,24 @@ export interface ResourceTranslation {
  */
 export function translateResources(snapshot: MeshSnapshot, proxy: ProxyIdentity): ResourceTranslation {
   const diagnostics: Diagnostic[] = [];
-  const services = visibleServices(snapshot, proxy);
-  const clusters = outboundClusters(snapshot, proxy, services);
-  const out =
-    proxy.role === 'sidecar'
-      ? outboundListeners(snapshot, proxy, services, diagnostics)
-      : { listeners: [], routes: [] };
+  const index = indexOf(snapshot);
+  // The outbound side is shared by every proxy with the same scope; it dominates the cost at scale.
+  const shared = index.memoise(`outbound|${index.scopeKey(proxy)}`, () => {
+    const found: Diagnostic[] = [];
+    const visible = visibleServices(snapshot, proxy);
+    const outboundSide =
+      proxy.role === 'sidecar'
+        ? outboundListeners(snapshot, proxy, visible, found)
+        : { listeners: [], routes: [] };
+    return {
+      services: visible,
+      clusters: outboundClusters(snapshot, proxy, visible),
+      out: outboundSide,
+      diagnostics: found,
+    };
+  });
+  const { services, clusters, out } = shared;
+  diagnostics.push(...shared.diagnostics);
   const own =
     proxy.role === 'sidecar' ? inbound(snapshot, proxy) : { listeners: [], routes: [], clusters: [] };
   const gw =
@@ -300,14 +319,27 @@ export function translateEndpoints(
   proxy: ProxyIdentity,
   clusters: readonly Cluster[],
 ): ClusterLoadAssignment[] {
-  const services = new Map(snapshot.services.map((s) => [s.host, s]));
+  const services = indexOf(snapshot).servicesByHost;
   const workloadsOf = new Map<string, Workload[]>();
   const workloads = (service: MeshService): Workload[] => {
     let found = workloadsOf.get(service.host);
-    if (!found) workloadsOf.set(service.host, (found = serviceWorkloads(service, snapshot.workloads)));
+    if (!found)
+      workloadsOf.set(
+        service.host,
+        (found = serviceWorkloads(
+          service,
+          indexOf(snapshot).workloadsByNamespace.get(service.namespace) ?? [],
+        )),
+      );
     return found;
   };
-  return clusters.map((cluster) => ({ cluster: cluster.name, endpoints: endpointsOf(cluster) }));
+  // Endpoints depend on the proxy only through its scope (which DestinationRule it sees): shared.
+  const index = indexOf(snapshot);
+  const scope = index.scopeKey(proxy);
+  return clusters.map((cluster) => ({
+    cluster: cluster.name,
+    endpoints: index.memoise(`endpoints|${scope}|${cluster.name}`, () => endpointsOf(cluster)),
+  }));
 
   function endpointsOf(cluster: Cluster): Endpoint[] {
     if (cluster.type === 'static')

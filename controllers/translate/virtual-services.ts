@@ -1,6 +1,7 @@
 import type { VirtualService } from '../../crds/generated/types/virtualservice.js';
 import { hostMatches } from './hosts.js';
 import { gatewayRef } from './routes.js';
+import type { ByHost } from './snapshot-index.js';
 import type { ProxyIdentity } from './snapshot.js';
 import { byAge, exportedTo, nameOf, namespaceOf, qualify } from './visibility.js';
 
@@ -31,15 +32,17 @@ export function boundVirtualServices(
  * the oldest wins and the others are reported, as Istio resolves such conflicts. Pure.
  */
 export function virtualServiceForHost(
-  bound: readonly VirtualService[],
+  bound: ByHost<VirtualService>,
   host: string,
   diagnostics: Diagnostic[],
 ): VirtualService | undefined {
-  const hostsOf = (vs: VirtualService): string[] =>
-    (vs.spec?.hosts ?? []).map((h) => qualify(h, namespaceOf(vs)));
-  const exact = bound.filter((vs) => hostsOf(vs).includes(host));
+  const exact = bound.exact.get(host) ?? [];
   const candidates =
-    exact.length > 0 ? exact : bound.filter((vs) => hostsOf(vs).some((h) => hostMatches(h, host)));
+    exact.length > 0
+      ? exact
+      : bound.wildcard.filter((vs) =>
+          (vs.spec?.hosts ?? []).some((h) => hostMatches(qualify(h, namespaceOf(vs)), host)),
+        );
   for (const loser of candidates.slice(1)) {
     diagnostics.push({
       resource: `VirtualService ${nameOf(loser)}`,

@@ -4,6 +4,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../cluster/paths.js';
 import { operatorSuite } from './operator.js';
+import { translateSuite } from './translate.js';
 import type { BenchOptions, SuiteResult } from './suite.js';
 
 /**
@@ -12,6 +13,7 @@ import type { BenchOptions, SuiteResult } from './suite.js';
  */
 const suites: Record<string, (options: BenchOptions) => Promise<SuiteResult>> = {
   operator: operatorSuite,
+  translate: translateSuite,
 };
 
 function markdown(result: SuiteResult, generatedAt: string): string {
