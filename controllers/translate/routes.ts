@@ -3,6 +3,8 @@ import type {
   HTTPMatchRequest,
   HTTPRoute,
   HTTPRouteDestination,
+  L4MatchAttributes,
+  RouteDestination,
   StringMatch,
   VirtualService,
 } from '../../crds/generated/types/virtualservice.js';
@@ -55,6 +57,15 @@ export function matchApplies(m: HTTPMatchRequest, vs: VirtualService, ctx: Route
   return true;
 }
 
+/** Whether an L4 (tcp) match's conditions hold for this proxy and port. Pure. */
+export function l4MatchApplies(m: L4MatchAttributes, vs: VirtualService, ctx: RouteContext): boolean {
+  return matchApplies(
+    { port: m.port, sourceLabels: m.sourceLabels, sourceNamespace: m.sourceNamespace, gateways: m.gateways },
+    vs,
+    ctx,
+  );
+}
+
 /** A VirtualService's gateway reference, normalised to `namespace/name` or `mesh`. Pure. */
 export function gatewayRef(ref: string, vsNamespace: string): string {
   return ref === 'mesh' || ref.includes('/') ? ref : `${vsNamespace}/${ref}`;
@@ -82,8 +93,8 @@ export function destinationCluster(dest: Destination, vsNamespace: string, ctx: 
   return clusterName('outbound', port, dest.subset ?? '', host);
 }
 
-function weightedClusters(
-  routes: readonly HTTPRouteDestination[],
+export function weightedClusters(
+  routes: readonly (HTTPRouteDestination | RouteDestination)[],
   vsNamespace: string,
   ctx: RouteContext,
 ): WeightedCluster[] {
@@ -98,7 +109,7 @@ function weightedClusters(
         : explicit
           ? (r.weight ?? 0)
           : even + (i === 0 ? 100 - even * routes.length : 0),
-    ...(r.headers ? { headers: structuredClone(r.headers) } : {}),
+    ...('headers' in r && r.headers ? { headers: structuredClone(r.headers) } : {}),
   }));
 }
 

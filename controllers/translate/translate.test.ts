@@ -45,6 +45,28 @@ const reviews: ProxyIdentity = {
 };
 
 const BOOKINFO = 'controllers/translate/testdata/bookinfo.yaml';
+const EDGE = 'controllers/translate/testdata/edge.yaml';
+const gateway: ProxyIdentity = {
+  id: 'weft-ingressgateway.weft-system',
+  role: 'gateway',
+  namespace: 'weft-system',
+  serviceAccount: 'weft-ingressgateway',
+  labels: { app: 'weft-ingressgateway' },
+};
+const scoped: ProxyIdentity = {
+  id: 'audit.scoped',
+  role: 'sidecar',
+  namespace: 'scoped',
+  serviceAccount: 'audit',
+  labels: { app: 'audit' },
+};
+const outsider: ProxyIdentity = {
+  id: 'web.frontend',
+  role: 'sidecar',
+  namespace: 'frontend',
+  serviceAccount: 'web',
+  labels: { app: 'web' },
+};
 const SAMPLES = 'crds/samples/bookinfo';
 
 const cases: { name: string; files: string[]; proxy: ProxyIdentity }[] = [
@@ -105,6 +127,10 @@ const cases: { name: string; files: string[]; proxy: ProxyIdentity }[] = [
     files: [BOOKINFO, 'controllers/translate/testdata/all-fields.yaml'],
     proxy: reviews,
   },
+  { name: 'edge-gateway', files: [BOOKINFO, EDGE], proxy: gateway },
+  { name: 'edge-tcp-and-external', files: [BOOKINFO, EDGE], proxy: reviews },
+  { name: 'edge-sidecar-scoped', files: [BOOKINFO, EDGE], proxy: scoped },
+  { name: 'edge-other-namespace', files: [BOOKINFO, EDGE], proxy: outsider },
 ];
 
 describe('translate: golden proxy configurations', () => {

@@ -8,11 +8,12 @@ import type {
   Route,
   RouteConfiguration,
   VirtualHost,
+  WeightedCluster,
 } from '../../proxy/config/generated/proxy-config.js';
 import { destinationRuleFor, outboundCluster } from './clusters.js';
 import { clusterEndpoints, serviceWorkloads } from './endpoints.js';
 import { clusterName, hostMatches, serviceDomains } from './hosts.js';
-import { defaultRoute, httpRoute, type RouteContext } from './routes.js';
+import { defaultRoute, httpRoute, l4MatchApplies, weightedClusters, type RouteContext } from './routes.js';
 import { authorizationFor, inboundMtls } from './security.js';
 import {
   spiffeId,
@@ -24,7 +25,7 @@ import {
 } from './snapshot.js';
 import { boundVirtualServices, virtualServiceForHost, type Diagnostic } from './virtual-services.js';
 import { indexOf } from './snapshot-index.js';
-import { nameOf, selects, visibleServices } from './visibility.js';
+import { nameOf, namespaceOf, selects, visibleServices } from './visibility.js';
 
 export const PROXY_CONFIG_VERSION = 'weft.proxy/v1';
 
@@ -50,6 +51,23 @@ function routesFor(
   const vs = virtualServiceForHost(bound, service.host, diagnostics);
   const routes = (vs?.spec?.http ?? []).flatMap((http, i) => httpRoute(vs!, http, i, ctx) ?? []);
   return routes.length > 0 ? routes : [defaultRoute(service, ctx.port)];
+}
+
+/**
+ * Where a TCP connection to a service goes: the first `tcp` route of its VirtualService whose match
+ * applies (port, source labels and namespace), or the service itself.
+ */
+function tcpClusters(snapshot: MeshSnapshot, ctx: RouteContext, service: MeshService): WeightedCluster[] {
+  const index = indexOf(snapshot);
+  const bound = index.boundByHost(`mesh|${ctx.proxy.namespace}`, () =>
+    boundVirtualServices(index.virtualServicesOldestFirst, ctx.proxy, 'mesh'),
+  );
+  const vs = virtualServiceForHost(bound, service.host, []);
+  const route = vs?.spec?.tcp?.find(
+    (tcp) => !tcp.match || tcp.match.length === 0 || tcp.match.some((m) => l4MatchApplies(m, vs, ctx)),
+  );
+  if (!vs || !route) return [{ cluster: clusterName('outbound', ctx.port, '', service.host), weight: 100 }];
+  return weightedClusters(route.route, namespaceOf(vs), ctx);
 }
 
 /** A service lookup by host, for resolving route destinations. */
@@ -107,7 +125,11 @@ function outboundListeners(
         protocol: port.protocol,
         ...(service.address ? { address: service.address } : {}),
         tcpRoute: {
-          clusters: [{ cluster: clusterName('outbound', port.port, '', service.host), weight: 100 }],
+          clusters: tcpClusters(
+            snapshot,
+            { proxy, port: port.port, gateway: 'mesh', lookupService },
+            service,
+          ),
         },
       });
     }
@@ -190,6 +212,21 @@ function serverTls(server: Server, hosts: string[]): Listener['tls'] {
   };
 }
 
+/**
+ * The hosts a VirtualService serves through a Gateway server: each pair of matching hosts gives the
+ * more specific one (`*` and `bookinfo.example.com` give `bookinfo.example.com`). Pure.
+ */
+export function intersectHosts(vsHosts: readonly string[], serverHosts: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const h of vsHosts) {
+    for (const sh of serverHosts) {
+      if (hostMatches(sh, h)) out.add(h);
+      else if (hostMatches(h, sh)) out.add(sh);
+    }
+  }
+  return [...out];
+}
+
 /** One Gateway server: its listener, and the route configuration of the VirtualServices bound to it. */
 function serverListener(
   snapshot: MeshSnapshot,
@@ -210,9 +247,7 @@ function serverListener(
   const ctx: RouteContext = { proxy, port: server.port.number, gateway: ref, lookupService };
   const virtualHosts: VirtualHost[] = [];
   for (const vs of boundVirtualServices(snapshot.virtualServices, proxy, ref)) {
-    const hosts = (vs.spec?.hosts ?? []).filter((h) =>
-      serverHosts.some((sh) => hostMatches(sh, h) || hostMatches(h, sh)),
-    );
+    const hosts = intersectHosts(vs.spec?.hosts ?? [], serverHosts);
     if (hosts.length === 0) {
       diagnostics.push({
         resource: `VirtualService ${nameOf(vs)}`,
