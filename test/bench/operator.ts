@@ -15,7 +15,7 @@ const EXPECTED_CHILDREN = 15;
  */
 export async function operatorSuite({ quick }: BenchOptions): Promise<SuiteResult> {
   const kc = await ensureCluster();
-  installCrds();
+  await installCrds();
   await removeLeftoverMeshes(kc);
   const meshes = new MeshClient(kc);
   const objects = KubernetesObjectApi.makeApiClient(kc);

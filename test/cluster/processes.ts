@@ -7,12 +7,21 @@ import { paths } from './paths.js';
 
 const pidFile = (name: string): string => join(paths.runDir, `${name}.pid`);
 
+/**
+ * Whether a process is running. A zombie (exited, not yet reaped by the process that started it, as
+ * when `npm test` starts the cluster itself) counts as gone: it serves nothing and ignores signals.
+ */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
   }
 }
 

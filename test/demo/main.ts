@@ -56,7 +56,7 @@ async function main(): Promise<number> {
   const kc = await ensureCluster();
 
   say('2. the Weft CRDs (kubectl apply --server-side -f crds/generated/)');
-  installCrds();
+  await installCrds();
 
   say('3. the operator, out of cluster');
   const operator: RunningOperator = await startOperator([

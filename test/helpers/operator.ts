@@ -4,8 +4,11 @@ import { kubectl } from '../cluster/local-cluster.js';
 import { paths, repoRoot } from '../cluster/paths.js';
 import { waitUntil } from './wait.js';
 
-/** Installs (or updates) every Weft CRD from crds/generated/, as a user would. */
-export function installCrds(): void {
+/**
+ * Installs (or updates) every Weft CRD from crds/generated/, as a user would, and waits until each
+ * kind can be listed: a CRD is Established before its storage finishes initialising (429 meanwhile).
+ */
+export async function installCrds(): Promise<void> {
   const res = kubectl([
     'apply',
     '--server-side',
@@ -23,6 +26,14 @@ export function installCrds(): void {
     '--timeout=30s',
   ]);
   if (established.status !== 0) throw new Error(`CRDs not established: ${established.stderr}`);
+  const kinds = kubectl(['get', 'crd', '-l', 'app.kubernetes.io/part-of=weft', '-o', 'name'])
+    .stdout.trim()
+    .split('\n');
+  const resources = kinds.map((k) => k.replace('customresourcedefinition.apiextensions.k8s.io/', ''));
+  await waitUntil('every Weft resource to be listable', () => {
+    const listed = kubectl(['get', resources.join(','), '-A', '-o', 'name']);
+    return { done: listed.status === 0, state: listed.stderr };
+  });
 }
 
 export interface RunningOperator {

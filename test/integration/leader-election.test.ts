@@ -11,7 +11,7 @@ describe('operator leader election', () => {
   let kc: KubeConfig;
   before(async () => {
     kc = await ensureCluster();
-    installCrds();
+    await installCrds();
     await removeLeftoverMeshes(kc);
   });
 

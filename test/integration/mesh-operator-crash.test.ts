@@ -53,7 +53,7 @@ describe('Mesh operator crash safety', () => {
   let kc: KubeConfig;
   before(async () => {
     kc = await ensureCluster();
-    installCrds();
+    await installCrds();
     await removeLeftoverMeshes(kc);
   });
 

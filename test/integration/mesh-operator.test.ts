@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { after, afterEach, before, describe, it } from 'node:test';
 import {
@@ -10,7 +11,7 @@ import {
   type V1MutatingWebhookConfiguration,
 } from '@kubernetes/client-node';
 import { kubectl } from '../cluster/local-cluster.js';
-import { ensureCluster } from '../helpers/cluster.js';
+import { createTestNamespace, ensureCluster } from '../helpers/cluster.js';
 import { MeshClient, removeLeftoverMeshes, testMesh } from '../helpers/mesh.js';
 import { httpGet, installCrds, startOperator, type RunningOperator } from '../helpers/operator.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -71,7 +72,7 @@ describe('Mesh operator', () => {
 
   before(async () => {
     kc = await ensureCluster();
-    installCrds();
+    await installCrds();
     await removeLeftoverMeshes(kc);
     meshes = new MeshClient(kc);
     operator = await startOperator(['--control-plane-url=https://127.0.0.1:15017']);
@@ -369,6 +370,35 @@ describe('Mesh operator', () => {
     );
   });
 
+  it('publishes the root certificate to namespaces selected for injection, and withdraws it', async () => {
+    const mesh = testMesh('rootcert');
+    await meshes.create(mesh);
+    created.push(mesh.metadata.name);
+    const ready = await meshes.waitReady(mesh.metadata.name);
+    const app = await createTestNamespace(kc, 'app', { 'weft.dev/inject': 'enabled' });
+    const core = kc.makeApiClient(CoreV1Api);
+    try {
+      const cm = (await waitUntil('ConfigMap weft-ca-root-cert in the injected namespace', async () => {
+        const found = await core
+          .readNamespacedConfigMap({ name: 'weft-ca-root-cert', namespace: app.name })
+          .catch(() => undefined);
+        return { done: !!found, state: found };
+      })) as { data?: Record<string, string> };
+      const root = new X509Certificate(cm.data?.['root-cert.pem'] ?? '');
+      assert.equal(root.fingerprint256, ready.status?.certificateAuthority?.rootFingerprintSHA256);
+
+      kubectl(['label', 'namespace', app.name, 'weft.dev/inject-']);
+      await waitUntil('the root certificate to be withdrawn once the namespace leaves the mesh', async () => {
+        const found = await core
+          .readNamespacedConfigMap({ name: 'weft-ca-root-cert', namespace: app.name })
+          .catch(() => undefined);
+        return { done: !found, state: found?.metadata };
+      });
+    } finally {
+      await app.cleanup();
+    }
+  });
+
   it('reconciles only one Mesh: a second one stands aside and says why', async () => {
     const first = testMesh('first');
     const second = testMesh('second');
@@ -416,7 +446,7 @@ describe('Mesh operator', () => {
 describe('Mesh validation by the CRD schema and CEL', () => {
   before(async () => {
     await ensureCluster();
-    installCrds();
+    await installCrds();
   });
 
   const refused: [string, object, RegExp][] = [

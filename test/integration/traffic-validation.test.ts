@@ -34,7 +34,7 @@ describe('traffic API validation', () => {
 
   before(async () => {
     kc = await ensureCluster();
-    installCrds();
+    await installCrds();
     await removeLeftoverMeshes(kc);
     operator = await startOperator([
       `--control-plane-url=https://127.0.0.1:${WEBHOOK_PORT}`,
