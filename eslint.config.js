@@ -3,7 +3,16 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.weft/', 'crds/generated/', 'olm-bundle/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'dist/',
+      '.weft/',
+      'crds/generated/',
+      'proxy/config/generated/',
+      'olm-bundle/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { issueCertificate } from '../../test/cluster/pki.js';
+import { issueCertificate } from './issue.js';
 import {
   CA_KEYS,
   createSelfSignedCa,

@@ -20,6 +20,12 @@ const outDir = join(crdsDir, 'generated');
 /** Schemas that are not Kubernetes APIs but still the source of their types. */
 const TYPE_ONLY_SCHEMAS = [
   { dir: 'proxy/config', file: 'proxy-config.schema.json', typeName: 'ProxyConfig', out: 'proxy-config.ts' },
+  {
+    dir: 'proxy/config',
+    file: 'push-protocol.schema.json',
+    typeName: 'PushMessage',
+    out: 'push-protocol.ts',
+  },
 ] as const;
 
 const COMPILE_OPTIONS = {

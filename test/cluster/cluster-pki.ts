@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { apiserverUrl } from './components.js';
 import { paths } from './paths.js';
-import { issueCertificate, type KeyPair } from './pki.js';
+import { issueCertificate, type KeyPair } from '../../controllers/ca/issue.js';
 
 /** A client identity of the local cluster; `system:masters` gives the admin and kwok full access. */
 interface ClusterUser {

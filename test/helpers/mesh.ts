@@ -58,18 +58,15 @@ export class MeshClient {
 
   /** Waits until the Mesh is Ready for its current generation; returns it. */
   async waitReady(name: string, timeoutMs = 30_000): Promise<Mesh> {
-    return (await waitUntil(
+    return this.waitFor(
       `Mesh ${name} to be Ready with observedGeneration == generation`,
-      async () => {
-        const mesh = await this.get(name);
+      name,
+      timeoutMs,
+      (mesh) => {
         const ready = this.condition(mesh, 'Ready');
-        return {
-          done: ready?.status === 'True' && mesh?.status?.observedGeneration === mesh?.metadata?.generation,
-          state: mesh,
-        };
+        return ready?.status === 'True' && mesh?.status?.observedGeneration === mesh?.metadata?.generation;
       },
-      { timeoutMs },
-    )) as Mesh;
+    );
   }
 
   async waitCondition(
@@ -79,15 +76,37 @@ export class MeshClient {
     reason?: string,
     timeoutMs = 30_000,
   ): Promise<Mesh> {
-    return (await waitUntil(
+    return this.waitFor(
       `Mesh ${name} condition ${type}=${status}${reason ? ` (${reason})` : ''}`,
-      async () => {
-        const mesh = await this.get(name);
+      name,
+      timeoutMs,
+      (mesh) => {
         const c = this.condition(mesh, type);
-        return { done: c?.status === status && (!reason || c.reason === reason), state: mesh };
+        return c?.status === status && (!reason || c.reason === reason);
+      },
+    );
+  }
+
+  /** Waits for `done(mesh)`; on timeout reports the generation and status seen last (not the managedFields). */
+  private async waitFor(
+    what: string,
+    name: string,
+    timeoutMs: number,
+    done: (mesh: Mesh | undefined) => boolean,
+  ): Promise<Mesh> {
+    let last: Mesh | undefined;
+    await waitUntil(
+      what,
+      async () => {
+        last = await this.get(name);
+        return {
+          done: done(last),
+          state: last && { generation: last.metadata?.generation, status: last.status },
+        };
       },
       { timeoutMs },
-    )) as Mesh;
+    );
+    return last!;
   }
 
   /** Deletes the Mesh and waits until it is gone (its finalizer has run). */

@@ -64,7 +64,7 @@ export async function startOperator(
       '--metrics-bind-address=127.0.0.1:0',
       '--health-probe-bind-address=127.0.0.1:0',
       '--leader-election-namespace=default',
-      '--leader-election-lease-duration=3',
+      '--leader-election-lease-duration=5',
       ...extraArgs,
     ],
     {

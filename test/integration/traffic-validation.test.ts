@@ -9,7 +9,7 @@ import pino from 'pino';
 import type { DestinationRule } from '../../crds/generated/types/destinationrule.js';
 import { startWebhookServer } from '../../webhooks/server.js';
 import { validators } from '../../webhooks/validation/index.js';
-import { issueCertificate } from '../cluster/pki.js';
+import { issueCertificate } from '../../controllers/ca/issue.js';
 import { kubectlAsync } from '../cluster/local-cluster.js';
 import { repoRoot } from '../cluster/paths.js';
 import { createTestNamespace, ensureCluster, type TestNamespace } from '../helpers/cluster.js';

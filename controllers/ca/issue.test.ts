@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { issueCertificate } from './pki.js';
+import { issueCertificate } from './issue.js';
 
-describe('cluster PKI', () => {
+describe('certificate issuance', () => {
   const ca = issueCertificate({ commonName: 'test-ca', usage: 'ca', validDays: 1 });
 
   it('issues a self-signed CA that Node verifies', () => {

@@ -1,0 +1,103 @@
+import type { Logger } from 'pino';
+import type { ProxyConfig } from '../../proxy/config/generated/proxy-config.js';
+import type { ProxyAnnouncement } from '../../proxy/config/generated/push-protocol.js';
+import type { ProxyConnection } from '../push/proxy-connection.js';
+import type { PushServer } from '../push/push-server.js';
+import type { MeshSnapshot, ProxyIdentity } from '../translate/snapshot.js';
+import { translate, translateEndpoints } from '../translate/translate.js';
+import { Debouncer } from './debounce.js';
+import { WATCHED, type Discovery, type WatchedKind } from './discovery.js';
+
+export const identityOf = (node: ProxyAnnouncement): ProxyIdentity => ({
+  id: node.id,
+  role: node.role,
+  namespace: node.namespace,
+  labels: node.labels ?? {},
+  ...(node.workload ? { workload: node.workload } : {}),
+  ...(node.serviceAccount ? { serviceAccount: node.serviceAccount } : {}),
+  ...(node.address ? { address: node.address } : {}),
+});
+
+export interface ControlPlaneOptions {
+  readonly log: Logger;
+  readonly quietMs?: number;
+  readonly maxDelayMs?: number;
+}
+
+/**
+ * The translation loop: discovery reports changes, the debouncer gathers them (100 ms quiet, 10 s at
+ * most), then every connected proxy gets what the change means for it: a full snapshot, or for
+ * endpoint-only changes only its endpoints. A proxy whose configuration did not change gets nothing.
+ */
+export class ControlPlane {
+  private readonly debouncer: Debouncer<WatchedKind>;
+  private snapshot: MeshSnapshot | undefined;
+
+  constructor(
+    private readonly discovery: Discovery,
+    private readonly push: PushServer,
+    private readonly options: ControlPlaneOptions,
+  ) {
+    this.debouncer = new Debouncer(options.quietMs ?? 100, options.maxDelayMs ?? 10_000, (kinds, at) =>
+      this.onChanges(kinds, at),
+    );
+  }
+
+  /** Discovery calls this on every watch event. */
+  changed(kind: WatchedKind): void {
+    this.debouncer.trigger(kind);
+  }
+
+  /** The configuration of a proxy that just connected, from the current snapshot. */
+  configFor(node: ProxyAnnouncement): ProxyConfig | undefined {
+    this.snapshot ??= this.discovery.snapshot();
+    return this.snapshot ? this.translateFor(this.snapshot, identityOf(node)) : undefined;
+  }
+
+  stop(): void {
+    this.debouncer.stop();
+  }
+
+  private translateFor(snapshot: MeshSnapshot, proxy: ProxyIdentity): ProxyConfig | undefined {
+    try {
+      return translate(snapshot, proxy).config;
+    } catch (err) {
+      // A translator bug must not take the control plane down; the proxy keeps its last configuration.
+      this.options.log.error({ proxy: proxy.id, err }, 'translation failed');
+      return undefined;
+    }
+  }
+
+  private onChanges(kinds: ReadonlySet<WatchedKind>, firstChangeAt: number): void {
+    const snapshot = this.discovery.snapshot();
+    this.snapshot = snapshot;
+    if (!snapshot) return;
+    const endpointsOnly = [...kinds].every((k) => WATCHED[k].workload);
+    const started = Date.now();
+    for (const connection of this.push.connections.values())
+      this.update(connection, snapshot, endpointsOnly, firstChangeAt);
+    this.options.log.debug(
+      { kinds: [...kinds], endpointsOnly, proxies: this.push.connections.size, ms: Date.now() - started },
+      'pushed',
+    );
+  }
+
+  private update(
+    connection: ProxyConnection,
+    snapshot: MeshSnapshot,
+    endpointsOnly: boolean,
+    changedAt: number,
+  ): void {
+    const proxy = identityOf(connection.node);
+    if (endpointsOnly && connection.config) {
+      this.push.pushEndpoints(
+        connection,
+        translateEndpoints(snapshot, proxy, connection.config.clusters),
+        changedAt,
+      );
+      return;
+    }
+    const config = this.translateFor(snapshot, proxy);
+    if (config) this.push.push(connection, config, changedAt);
+  }
+}
