@@ -9,6 +9,7 @@ import {
   type RootSummary,
 } from '../ca/ca-material.js';
 import type { Applier } from '../runtime/apply.js';
+import { parseDuration } from '../translate/durations.js';
 import { statusCodeOf } from '../runtime/apply.js';
 
 export type CaOutcome =
@@ -24,13 +25,16 @@ export type CaOutcome =
     }
   | { readonly ready: false; readonly reason: string; readonly message: string };
 
-/** Go-style duration (e.g. 87600h, 90m) to milliseconds; the CRD pattern already guarantees the form. */
-export function durationMs(value: string): number {
-  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, ms: 1, s: 1e3, m: 60e3, h: 3600e3 };
-  let total = 0;
-  for (const [, amount, unit] of value.matchAll(/([0-9.]+)(ns|us|ms|s|m|h)/g))
-    total += Number(amount) * units[unit!]!;
-  return total;
+/** A ready outcome for the CA material read from (or written to) Secret `ref`. */
+function ready(
+  reason: 'SelfSigned' | 'ExistingSecret',
+  ref: string,
+  secretName: string,
+  rootPem: string,
+): CaOutcome {
+  const message =
+    reason === 'SelfSigned' ? `self-signed root in Secret ${ref}` : `using plug-in CA Secret ${ref}`;
+  return { ready: true, reason, message, rootPem, secretName, root: summariseRoot(rootPem) };
 }
 
 /**
@@ -65,15 +69,7 @@ export async function resolveCertificateAuthority(
     }
     const checked = validateCaSecret(ref, secret.data);
     if ('problem' in checked) return { ready: false, ...checked.problem };
-    const rootPem = checked.material['root-cert.pem'];
-    return {
-      ready: true,
-      reason: 'ExistingSecret',
-      message: `using plug-in CA Secret ${ref}`,
-      rootPem,
-      secretName,
-      root: summariseRoot(rootPem),
-    };
+    return ready('ExistingSecret', ref, secretName, checked.material['root-cert.pem']);
   }
 
   if (secret) {
@@ -85,18 +81,24 @@ export async function resolveCertificateAuthority(
         message: `${checked.problem.message}; delete Secret ${ref} to have a new root generated (existing workload certificates stop verifying)`,
       };
     }
-    const rootPem = checked.material['root-cert.pem'];
-    return {
-      ready: true,
-      reason: 'SelfSigned',
-      message: `self-signed root in Secret ${ref}`,
-      rootPem,
-      secretName,
-      root: summariseRoot(rootPem),
-    };
+    return ready('SelfSigned', ref, secretName, checked.material['root-cert.pem']);
   }
 
-  const ttl = durationMs(spec.security.certificateAuthority?.selfSigned?.rootTTL ?? '87600h');
+  return createSelfSignedSecret(applier, meshName, ownerReferences, spec, secretName);
+}
+
+/** Generates the self-signed root and stores it, create-only. */
+async function createSelfSignedSecret(
+  applier: Applier,
+  meshName: string,
+  ownerReferences: V1OwnerReference[],
+  spec: DefaultedMeshSpec,
+  secretName: string,
+): Promise<CaOutcome> {
+  const namespace = spec.namespace;
+  const ref = `${namespace}/${secretName}`;
+  const ttl =
+    parseDuration(spec.security.certificateAuthority?.selfSigned?.rootTTL ?? '87600h') ?? 87_600 * 3_600_000;
   const material = createSelfSignedCa(spec.security.trustDomain ?? 'cluster.local', ttl);
   try {
     await applier.api.create({
@@ -119,14 +121,5 @@ export async function resolveCertificateAuthority(
       return { ready: false, reason: 'Creating', message: `Secret ${ref} is being created` };
     throw err;
   }
-  const rootPem = material['root-cert.pem'];
-  return {
-    ready: true,
-    reason: 'SelfSigned',
-    message: `self-signed root in Secret ${ref}`,
-    rootPem,
-    secretName,
-    root: summariseRoot(rootPem),
-    created: true,
-  };
+  return { ...ready('SelfSigned', ref, secretName, material['root-cert.pem']), created: true } as CaOutcome;
 }

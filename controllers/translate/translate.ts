@@ -1,4 +1,5 @@
 import type { Gateway, Server } from '../../crds/generated/types/gateway.js';
+import type { VirtualService } from '../../crds/generated/types/virtualservice.js';
 import type {
   Cluster,
   ClusterLoadAssignment,
@@ -37,6 +38,20 @@ export interface Translation {
 const isHttp = (p: ServicePort): boolean =>
   p.protocol === 'http' || p.protocol === 'http2' || p.protocol === 'grpc';
 
+/** The VirtualService that routes `host` for sidecars in the proxy's namespace (see virtualServiceForHost). */
+function meshVirtualService(
+  snapshot: MeshSnapshot,
+  proxy: ProxyIdentity,
+  host: string,
+  diagnostics: Diagnostic[],
+): VirtualService | undefined {
+  const index = indexOf(snapshot);
+  const bound = index.boundByHost(`mesh|${proxy.namespace}`, () =>
+    boundVirtualServices(index.virtualServicesOldestFirst, proxy, 'mesh'),
+  );
+  return virtualServiceForHost(bound, host, diagnostics);
+}
+
 /** Routes of a VirtualService for one context, or the service's default route. */
 function routesFor(
   snapshot: MeshSnapshot,
@@ -44,11 +59,7 @@ function routesFor(
   service: MeshService,
   diagnostics: Diagnostic[],
 ): Route[] {
-  const index = indexOf(snapshot);
-  const bound = index.boundByHost(`mesh|${ctx.proxy.namespace}`, () =>
-    boundVirtualServices(index.virtualServicesOldestFirst, ctx.proxy, 'mesh'),
-  );
-  const vs = virtualServiceForHost(bound, service.host, diagnostics);
+  const vs = meshVirtualService(snapshot, ctx.proxy, service.host, diagnostics);
   const routes = (vs?.spec?.http ?? []).flatMap((http, i) => httpRoute(vs!, http, i, ctx) ?? []);
   return routes.length > 0 ? routes : [defaultRoute(service, ctx.port)];
 }
@@ -58,11 +69,7 @@ function routesFor(
  * applies (port, source labels and namespace), or the service itself.
  */
 function tcpClusters(snapshot: MeshSnapshot, ctx: RouteContext, service: MeshService): WeightedCluster[] {
-  const index = indexOf(snapshot);
-  const bound = index.boundByHost(`mesh|${ctx.proxy.namespace}`, () =>
-    boundVirtualServices(index.virtualServicesOldestFirst, ctx.proxy, 'mesh'),
-  );
-  const vs = virtualServiceForHost(bound, service.host, []);
+  const vs = meshVirtualService(snapshot, ctx.proxy, service.host, []);
   const route = vs?.spec?.tcp?.find(
     (tcp) => !tcp.match || tcp.match.length === 0 || tcp.match.some((m) => l4MatchApplies(m, vs, ctx)),
   );

@@ -1,6 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { KubernetesObjectApi } from '@kubernetes/client-node';
-import { ensureCluster } from '../helpers/cluster.js';
+import { ensureCluster, listLabelled, MESH_CHILD_KINDS } from '../helpers/cluster.js';
 import { MeshClient, removeLeftoverMeshes, testMesh } from '../helpers/mesh.js';
 import { installCrds, startOperator } from '../helpers/operator.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -18,7 +17,6 @@ export async function operatorSuite({ quick }: BenchOptions): Promise<SuiteResul
   await installCrds();
   await removeLeftoverMeshes(kc);
   const meshes = new MeshClient(kc);
-  const objects = KubernetesObjectApi.makeApiClient(kc);
   const operator = await startOperator(['--leader-elect=false'], { compiled: true });
   const runs = quick ? 3 : 10;
   const idleSeconds = quick ? 10 : 30;
@@ -32,33 +30,8 @@ export async function operatorSuite({ quick }: BenchOptions): Promise<SuiteResul
       await waitUntil(
         'every child to exist',
         async () => {
-          let count = 0;
-          for (const [apiVersion, kind] of [
-            ['v1', 'ServiceAccount'],
-            ['v1', 'Service'],
-            ['v1', 'Secret'],
-            ['apps/v1', 'Deployment'],
-            ['policy/v1', 'PodDisruptionBudget'],
-            ['rbac.authorization.k8s.io/v1', 'Role'],
-            ['rbac.authorization.k8s.io/v1', 'RoleBinding'],
-            ['rbac.authorization.k8s.io/v1', 'ClusterRole'],
-            ['rbac.authorization.k8s.io/v1', 'ClusterRoleBinding'],
-            ['v1', 'Namespace'],
-            ['admissionregistration.k8s.io/v1', 'MutatingWebhookConfiguration'],
-            ['admissionregistration.k8s.io/v1', 'ValidatingWebhookConfiguration'],
-          ] as const) {
-            const list = await objects.list(
-              apiVersion,
-              kind,
-              undefined,
-              undefined,
-              undefined,
-              undefined,
-              undefined,
-              `weft.dev/mesh=${mesh.metadata.name}`,
-            );
-            count += list.items.length;
-          }
+          const count = (await listLabelled(kc, MESH_CHILD_KINDS, `weft.dev/mesh=${mesh.metadata.name}`))
+            .length;
           return { done: count >= EXPECTED_CHILDREN, state: count };
         },
         { timeoutMs: 60_000, intervalMs: 20 },

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
 import { apiserverUrl } from '../cluster/components.js';
 import { probe } from '../cluster/health.js';
 import { up } from '../cluster/local-cluster.js';
@@ -52,4 +52,50 @@ export async function createTestNamespace(
       await core.deleteNamespace({ name }).catch(() => undefined);
     },
   };
+}
+
+/** The kinds a Mesh's children come in, and whether each is namespaced. */
+export const MESH_CHILD_KINDS: readonly { apiVersion: string; kind: string; namespaced: boolean }[] = [
+  { apiVersion: 'v1', kind: 'Namespace', namespaced: false },
+  { apiVersion: 'v1', kind: 'ServiceAccount', namespaced: true },
+  { apiVersion: 'v1', kind: 'Service', namespaced: true },
+  { apiVersion: 'v1', kind: 'Secret', namespaced: true },
+  { apiVersion: 'v1', kind: 'ConfigMap', namespaced: true },
+  { apiVersion: 'apps/v1', kind: 'Deployment', namespaced: true },
+  { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', namespaced: true },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', namespaced: true },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', namespaced: true },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', namespaced: false },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', namespaced: false },
+  { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', namespaced: false },
+  {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingWebhookConfiguration',
+    namespaced: false,
+  },
+];
+
+/** Every object of `kinds` (in `namespace`, or everywhere) matching `labelSelector`, with apiVersion and kind set. */
+export async function listLabelled(
+  kc: KubeConfig,
+  kinds: readonly { apiVersion: string; kind: string }[],
+  labelSelector: string,
+  namespace?: string,
+): Promise<KubernetesObject[]> {
+  const api = KubernetesObjectApi.makeApiClient(kc);
+  const out: KubernetesObject[] = [];
+  for (const { apiVersion, kind } of kinds) {
+    const list = await api.list(
+      apiVersion,
+      kind,
+      namespace,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      labelSelector,
+    );
+    out.push(...list.items.map((o) => ({ ...o, apiVersion, kind })));
+  }
+  return out;
 }

@@ -7,6 +7,7 @@ import {
   type KubeConfig,
 } from '@kubernetes/client-node';
 import type { Condition, Mesh, MeshSpec } from '../../crds/generated/types/mesh.js';
+import { listLabelled, MESH_CHILD_KINDS } from './cluster.js';
 import { waitUntil } from './wait.js';
 
 export const meshApi = { group: 'mesh.weft.dev', version: 'v1alpha1', plural: 'meshes' } as const;
@@ -142,18 +143,8 @@ export async function removeLeftoverMeshes(kc: KubeConfig): Promise<void> {
     await client.deleteAndWait(name);
   }
   const admission = KubernetesObjectApi.makeApiClient(kc);
-  for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
-    const configs = await admission.list(
-      'admissionregistration.k8s.io/v1',
-      kind,
-      undefined,
-      undefined,
-      undefined,
-      undefined,
-      undefined,
-      'app.kubernetes.io/managed-by=weft-operator',
-    );
-    for (const config of configs.items)
-      await admission.delete({ ...config, apiVersion: 'admissionregistration.k8s.io/v1', kind });
+  const webhooks = MESH_CHILD_KINDS.filter((k) => k.apiVersion.startsWith('admissionregistration'));
+  for (const config of await listLabelled(kc, webhooks, 'app.kubernetes.io/managed-by=weft-operator')) {
+    await admission.delete(config);
   }
 }

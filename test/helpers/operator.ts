@@ -1,7 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { kubectl } from '../cluster/local-cluster.js';
-import { paths, repoRoot } from '../cluster/paths.js';
+import { repoRoot } from '../cluster/paths.js';
+import { startWeftProcess, type RunningProcess } from './process.js';
 import { waitUntil } from './wait.js';
 
 /**
@@ -36,68 +36,35 @@ export async function installCrds(): Promise<void> {
   });
 }
 
-export interface RunningOperator {
-  readonly process: ChildProcess;
+export interface RunningOperator extends RunningProcess {
   readonly ports: { readonly metrics: number; readonly probes: number };
-  /** Everything the operator logged so far (pino JSON lines). */
-  logs(): string;
-  /** Sends a signal and resolves with the exit code once the process is gone. */
-  stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
 /**
- * Runs the real operator process out of cluster against the local cluster, on
- * ephemeral ports, with a short leader-election lease so restarts converge quickly.
+ * Runs the real operator process out of cluster against the local cluster, on ephemeral ports, with
+ * a short leader-election lease so restarts converge quickly. Tests run the TypeScript source;
+ * benchmarks run the compiled build (`npm run build`), as the image does.
  */
 export async function startOperator(
   extraArgs: readonly string[] = [],
   { compiled = false }: { compiled?: boolean } = {},
 ): Promise<RunningOperator> {
-  // Tests run the TypeScript source; benchmarks run the compiled build (`npm run build`), as the image does.
-  const entry = compiled
-    ? [join(repoRoot, 'dist', 'operator', 'main.js')]
-    : ['--import', 'tsx', join(repoRoot, 'operator', 'main.ts')];
-  const child = spawn(
-    process.execPath,
+  const running = await startWeftProcess(
+    compiled ? 'dist/operator/main.js' : 'operator/main.ts',
     [
-      ...entry,
       '--metrics-bind-address=127.0.0.1:0',
       '--health-probe-bind-address=127.0.0.1:0',
       '--leader-election-namespace=default',
       '--leader-election-lease-duration=5',
       ...extraArgs,
     ],
-    {
-      cwd: repoRoot,
-      env: { ...process.env, KUBECONFIG: paths.kubeconfig },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+    '"serving metrics and probes"',
   );
-  let output = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-
-  const ports = (await waitUntil(
-    'the operator to serve metrics and probes',
-    () => {
-      if (child.exitCode !== null) throw new Error(`operator exited with ${child.exitCode}:\n${output}`);
-      const line = output.split('\n').find((l) => l.includes('"serving metrics and probes"'));
-      const parsed = line ? (JSON.parse(line) as { ports: { metrics: number; probes: number } }) : undefined;
-      return { done: !!parsed, state: parsed?.ports ?? output.slice(-2_000) };
-    },
-    { timeoutMs: 30_000 },
-  )) as { metrics: number; probes: number };
-
-  return {
-    process: child,
-    ports,
-    logs: () => output,
-    stop: async (signal = 'SIGTERM') => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
-    },
-  };
+  const line = running
+    .logs()
+    .split('\n')
+    .find((l) => l.includes('"serving metrics and probes"'))!;
+  return { ...running, ports: (JSON.parse(line) as { ports: { metrics: number; probes: number } }).ports };
 }
 
 /** Fetches a local HTTP endpoint of the operator. */

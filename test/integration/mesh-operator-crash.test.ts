@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import {
-  AppsV1Api,
-  CoreV1Api,
-  KubernetesObjectApi,
-  type KubeConfig,
-  type KubernetesObject,
-} from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { kubectl } from '../cluster/local-cluster.js';
-import { ensureCluster } from '../helpers/cluster.js';
+import { ensureCluster, listLabelled, MESH_CHILD_KINDS } from '../helpers/cluster.js';
 import { MeshClient, removeLeftoverMeshes, testMesh } from '../helpers/mesh.js';
 import { installCrds, startOperator } from '../helpers/operator.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -18,36 +12,13 @@ import { waitUntil } from '../helpers/wait.js';
  * change gave it work to do. A fresh operator must then converge with no duplicate and no orphan.
  */
 
-const KINDS: readonly [string, string, boolean][] = [
-  ['v1', 'ServiceAccount', true],
-  ['v1', 'Service', true],
-  ['v1', 'Secret', true],
-  ['v1', 'ConfigMap', true],
-  ['apps/v1', 'Deployment', true],
-  ['rbac.authorization.k8s.io/v1', 'ClusterRole', false],
-  ['rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', false],
-  ['admissionregistration.k8s.io/v1', 'MutatingWebhookConfiguration', false],
-  ['admissionregistration.k8s.io/v1', 'ValidatingWebhookConfiguration', false],
-];
-
-async function managedObjects(kc: KubeConfig): Promise<KubernetesObject[]> {
-  const api = KubernetesObjectApi.makeApiClient(kc);
-  const out: KubernetesObject[] = [];
-  for (const [apiVersion, kind] of KINDS) {
-    const list = await api.list(
-      apiVersion,
-      kind,
-      undefined,
-      undefined,
-      undefined,
-      undefined,
-      undefined,
-      'app.kubernetes.io/managed-by=weft-operator',
-    );
-    out.push(...list.items.map((o) => ({ ...o, kind })));
-  }
-  return out;
-}
+/** Every object the operator manages, in any namespace. */
+const managedObjects = (kc: KubeConfig): Promise<KubernetesObject[]> =>
+  listLabelled(
+    kc,
+    MESH_CHILD_KINDS.filter((k) => k.kind !== 'Namespace'),
+    'app.kubernetes.io/managed-by=weft-operator',
+  );
 
 describe('Mesh operator crash safety', () => {
   let kc: KubeConfig;

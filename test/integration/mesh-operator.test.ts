@@ -11,55 +11,36 @@ import {
   type V1MutatingWebhookConfiguration,
 } from '@kubernetes/client-node';
 import { kubectl } from '../cluster/local-cluster.js';
-import { createTestNamespace, ensureCluster } from '../helpers/cluster.js';
+import { createTestNamespace, ensureCluster, listLabelled, MESH_CHILD_KINDS } from '../helpers/cluster.js';
 import { MeshClient, removeLeftoverMeshes, testMesh } from '../helpers/mesh.js';
 import { httpGet, installCrds, startOperator, type RunningOperator } from '../helpers/operator.js';
 import { waitUntil } from '../helpers/wait.js';
 
 /** The Mesh operator against the real local cluster: one Mesh in, a whole control plane out. */
 
-/** The kinds a Mesh's children come in; namespaced ones live in the mesh namespace. */
-const CHILD_KINDS: readonly { apiVersion: string; kind: string; namespaced: boolean }[] = [
-  { apiVersion: 'v1', kind: 'Namespace', namespaced: false },
-  { apiVersion: 'v1', kind: 'ServiceAccount', namespaced: true },
-  { apiVersion: 'v1', kind: 'Service', namespaced: true },
-  { apiVersion: 'v1', kind: 'Secret', namespaced: true },
-  { apiVersion: 'apps/v1', kind: 'Deployment', namespaced: true },
-  { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', namespaced: true },
-  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', namespaced: true },
-  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', namespaced: true },
-  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', namespaced: false },
-  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', namespaced: false },
-  { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', namespaced: false },
-  {
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'ValidatingWebhookConfiguration',
-    namespaced: false,
-  },
-];
+/** The kinds the sample Mesh renders (no root-certificate ConfigMap: no namespace is injected). */
+const CHILD_KINDS = MESH_CHILD_KINDS.filter((k) => k.kind !== 'ConfigMap');
 
+/** A Mesh's children: cluster-scoped ones, and namespaced ones in the mesh namespace. */
 async function listChildren(
   kc: KubeConfig,
   meshName: string,
   namespace: string,
 ): Promise<KubernetesObject[]> {
-  const api = KubernetesObjectApi.makeApiClient(kc);
-  const out: KubernetesObject[] = [];
-  for (const { apiVersion, kind, namespaced } of CHILD_KINDS) {
-    const ns = namespaced ? namespace : undefined;
-    const list = await api.list(
-      apiVersion,
-      kind,
-      ns,
-      undefined,
-      undefined,
-      undefined,
-      undefined,
-      `weft.dev/mesh=${meshName}`,
-    );
-    out.push(...list.items.map((o) => ({ ...o, apiVersion, kind })));
-  }
-  return out;
+  const selector = `weft.dev/mesh=${meshName}`;
+  return [
+    ...(await listLabelled(
+      kc,
+      CHILD_KINDS.filter((k) => !k.namespaced),
+      selector,
+    )),
+    ...(await listLabelled(
+      kc,
+      CHILD_KINDS.filter((k) => k.namespaced),
+      selector,
+      namespace,
+    )),
+  ];
 }
 
 const describeChild = (o: KubernetesObject): string => `${o.kind}/${o.metadata?.name}`;

@@ -1,0 +1,54 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { paths, repoRoot } from '../cluster/paths.js';
+import { waitUntil } from './wait.js';
+
+export interface RunningProcess {
+  readonly process: ChildProcess;
+  /** Everything the process printed so far (pino JSON lines). */
+  logs(): string;
+  /** Sends a signal and resolves with the exit code once the process is gone. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/**
+ * Runs one of Weft's processes against the local cluster, as a user runs it out of cluster, and
+ * waits until it logs `readyLine`. `entry` is relative to the repository: TypeScript runs under tsx,
+ * compiled JavaScript (dist/) directly.
+ */
+export async function startWeftProcess(
+  entry: string,
+  args: readonly string[],
+  readyLine: string,
+): Promise<RunningProcess> {
+  const file = join(repoRoot, entry);
+  const child = spawn(
+    process.execPath,
+    [...(entry.endsWith('.ts') ? ['--import', 'tsx'] : []), file, ...args],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, KUBECONFIG: paths.kubeconfig },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await waitUntil(
+    `${entry} to log ${readyLine}`,
+    () => {
+      if (child.exitCode !== null) throw new Error(`${entry} exited with ${child.exitCode}:\n${output}`);
+      return { done: output.includes(readyLine), state: output.slice(-1500) };
+    },
+    { timeoutMs: 30_000 },
+  );
+  return {
+    process: child,
+    logs: () => output,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
