@@ -7,12 +7,13 @@ import type { Mesh } from '../../crds/generated/types/mesh.js';
 import { kubectl, up } from '../cluster/local-cluster.js';
 import { paths, repoRoot } from '../cluster/paths.js';
 import { ensureCluster } from '../helpers/cluster.js';
+import { startControlPlane } from '../helpers/control-plane.js';
 import { installCrds, startOperator, type RunningOperator } from '../helpers/operator.js';
 import { waitUntil } from '../helpers/wait.js';
 
 /**
- * `npm run demo`: the main job. Brings up the local cluster, installs the CRDs, runs the operator,
- * applies the one-resource install (crds/samples/mesh.yaml) and follows the Mesh's conditions until
+ * `npm run demo`: the main job. Brings up the local cluster, installs the CRDs, runs the control
+ * plane and the operator, applies the one-resource install (crds/samples/mesh.yaml) and follows the Mesh's conditions until
  * it is Ready. The sample application, proxies and traffic join as their issues land.
  * `-- --once` exits after the summary; otherwise it stays up until Ctrl-C.
  */
@@ -58,13 +59,17 @@ async function main(): Promise<number> {
   say('2. the Weft CRDs (kubectl apply --server-side -f crds/generated/)');
   await installCrds();
 
-  say('3. the operator, out of cluster');
+  say('3. the control plane and the operator, out of cluster');
+  const controlPlane = await startControlPlane(['--push-plaintext-address=127.0.0.1:15010']);
+  say(
+    '   control plane: push 127.0.0.1:15010, webhooks https://127.0.0.1:15017, http://127.0.0.1:15014/debug/proxy-status',
+  );
   const operator: RunningOperator = await startOperator([
     '--control-plane-url=https://127.0.0.1:15017',
     '--leader-elect=false',
   ]);
   say(
-    `   metrics http://127.0.0.1:${operator.ports.metrics}/metrics, probes http://127.0.0.1:${operator.ports.probes}/readyz`,
+    `   operator: metrics http://127.0.0.1:${operator.ports.metrics}/metrics, probes http://127.0.0.1:${operator.ports.probes}/readyz`,
   );
 
   say('4. one Mesh: kubectl apply -f crds/samples/mesh.yaml');
@@ -88,18 +93,17 @@ async function main(): Promise<number> {
   say(
     `Mesh ${mesh.metadata?.name} is ${mesh.status?.state} in ${((Date.now() - started) / 1000).toFixed(1)} s; CA root SHA-256 ${mesh.status?.certificateAuthority?.rootFingerprintSHA256}`,
   );
-  say(
-    'Not yet in the demo: the control plane process, proxies, the sample application and traffic (their issues are open).',
-  );
+  say('Not yet in the demo: proxies, the sample application and traffic (their issues are open).');
   say(`Look around: ${paths.kubectl} --kubeconfig ${paths.kubeconfig} describe mesh ${mesh.metadata?.name}`);
 
-  if (values.once) {
-    await operator.stop('SIGTERM');
-    return 0;
+  if (!values.once) {
+    say(
+      'The operator and control plane keep running; Ctrl-C to stop them (the cluster stays up: npm run cluster -- down).',
+    );
+    await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
   }
-  say('The operator keeps running; Ctrl-C to stop it (the cluster stays up: npm run cluster -- down).');
-  await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
   await operator.stop('SIGTERM');
+  await controlPlane.stop('SIGTERM');
   return 0;
 }
 
