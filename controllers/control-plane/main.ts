@@ -1,4 +1,6 @@
 import { createServer } from 'node:http';
+import { createSecureServer } from 'node:http2';
+import type { TLSSocket } from 'node:tls';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
@@ -8,7 +10,10 @@ import type { ProxyConfig } from '../../proxy/config/generated/proxy-config.js';
 import { startWebhookServer } from '../../webhooks/server.js';
 import { validators } from '../../webhooks/validation/index.js';
 import { issueCertificate } from '../ca/issue.js';
-import { PushServer } from '../push/push-server.js';
+import { CaServer, CSR_PATH } from '../ca/ca-server.js';
+import type { SigningCa } from '../ca/signer.js';
+import { PUSH_PATH, PushServer, type PeerIdentity } from '../push/push-server.js';
+import { parseDuration } from '../translate/durations.js';
 import { waitForValue } from './wait.js';
 import { ControlPlane } from './control-plane.js';
 import { Discovery } from './discovery.js';
@@ -21,6 +26,7 @@ import { listen, monitoringHandler } from './monitoring.js';
 const USAGE = `usage: weft-control-plane [options]
   --push-plaintext-address ADDR   serve the push stream without TLS (local development), e.g. 127.0.0.1:15010
   --monitoring-address ADDR       metrics, health and debug endpoints (default 127.0.0.1:15014)
+  --push-address ADDR             certificates and config push over TLS (default 127.0.0.1:15012; "off" to disable)
   --webhook-address ADDR          admission webhooks over HTTPS (default 127.0.0.1:15017; "off" to disable)
   --log-level LEVEL               default info`;
 
@@ -30,6 +36,7 @@ async function main(): Promise<void> {
       'push-plaintext-address': { type: 'string' },
       'monitoring-address': { type: 'string', default: '127.0.0.1:15014' },
       'webhook-address': { type: 'string', default: '127.0.0.1:15017' },
+      'push-address': { type: 'string', default: '127.0.0.1:15012' },
       'log-level': { type: 'string', default: 'info' },
       help: { type: 'boolean', default: false },
     },
@@ -69,12 +76,10 @@ async function main(): Promise<void> {
       'serving config push WITHOUT TLS (local development only)',
     );
   }
-  if (values['webhook-address'] !== 'off') {
-    const address = values['webhook-address'];
-    void serveWebhooks(kc, discovery, address, log).catch((err: unknown) =>
-      log.error({ err }, 'webhook server failed'),
-    );
-  }
+  const addresses = { push: values['push-address'], webhook: values['webhook-address'] };
+  void serveWithMeshCa(kc, discovery, push, registry, addresses, log).catch((err: unknown) =>
+    log.error({ err }, 'serving the TLS endpoints failed'),
+  );
 
   const stop = (signal: string): void => {
     log.info({ signal }, 'shutting down');
@@ -86,35 +91,62 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-/**
- * Serves the validating webhook with a certificate issued by the mesh CA (the operator publishes its
- * root as the webhooks' caBundle), once the Mesh and its CA exist.
- */
-async function serveWebhooks(
-  kc: KubeConfig,
-  discovery: Discovery,
-  address: string,
-  log: pino.Logger,
-): Promise<void> {
+/** The mesh CA as the control plane uses it: to sign workload certificates and its own serving one. */
+interface MeshCa {
+  readonly namespace: string;
+  readonly trustDomain: string;
+  readonly ttlMs: number;
+  readonly ca: SigningCa;
+  readonly rootPem: string;
+}
+
+/** Waits for the active Mesh and its CA Secret (the operator creates both). */
+function meshCa(kc: KubeConfig, discovery: Discovery): Promise<MeshCa> {
   const core = kc.makeApiClient(CoreV1Api);
-  const ca = await waitForValue(async () => {
+  return waitForValue(async () => {
     const mesh = discovery.mesh();
     const secretRef = mesh?.status?.certificateAuthority?.secretName;
     if (!mesh || !secretRef) return undefined;
     const [namespace, name] = secretRef.split('/');
-    const secret = await core
-      .readNamespacedSecret({ name: name!, namespace: namespace! })
-      .catch(() => undefined);
-    const data = secret?.data;
-    if (!data?.['ca-cert.pem'] || !data['ca-key.pem']) return undefined;
+    const data = (await core.readNamespacedSecret({ name: name!, namespace: namespace! })).data;
+    if (!data?.['ca-cert.pem'] || !data['ca-key.pem'] || !data['cert-chain.pem'] || !data['root-cert.pem'])
+      return undefined;
     const decode = (v: string): string => Buffer.from(v, 'base64').toString('utf8');
+    const spec = meshSpecWithDefaults(mesh.spec);
     return {
-      namespace: meshSpecWithDefaults(mesh.spec).namespace,
-      certPem: decode(data['ca-cert.pem']),
-      keyPem: decode(data['ca-key.pem']),
+      namespace: spec.namespace,
+      trustDomain: spec.security.trustDomain ?? 'cluster.local',
+      ttlMs: parseDuration(spec.security.workloadCertTTL) ?? 86_400_000,
+      ca: {
+        certPem: decode(data['ca-cert.pem']),
+        keyPem: decode(data['ca-key.pem']),
+        chainPem: decode(data['cert-chain.pem']),
+      },
+      rootPem: decode(data['root-cert.pem']),
     };
   }, 1_000);
-  const service = `weft-control-plane.${ca.namespace}.svc`;
+}
+
+const splitAddress = (address: string): { host: string; port: number } => {
+  const at = address.lastIndexOf(':');
+  return { host: address.slice(0, at) || '0.0.0.0', port: Number(address.slice(at + 1)) };
+};
+
+/**
+ * Once the mesh CA exists: the TLS port (15012), where proxies get certificates (token-authenticated)
+ * and hold their push stream (client-certificate-authenticated), and the admission webhooks (15017),
+ * both with a serving certificate from the mesh CA, whose root the proxies and API server trust.
+ */
+async function serveWithMeshCa(
+  kc: KubeConfig,
+  discovery: Discovery,
+  push: PushServer,
+  registry: Registry,
+  addresses: { push: string; webhook: string },
+  log: pino.Logger,
+): Promise<void> {
+  const mesh = await meshCa(kc, discovery);
+  const service = `weft-control-plane.${mesh.namespace}.svc`;
   const serving = issueCertificate(
     {
       commonName: service,
@@ -123,18 +155,47 @@ async function serveWebhooks(
       dnsNames: [service, `${service}.cluster.local`, 'localhost'],
       ipAddresses: ['127.0.0.1'],
     },
-    ca,
+    { certPem: mesh.ca.certPem, keyPem: mesh.ca.keyPem },
   );
-  const at = address.lastIndexOf(':');
-  await startWebhookServer({
-    host: address.slice(0, at) || '0.0.0.0',
-    port: Number(address.slice(at + 1)),
-    cert: serving.certPem,
-    key: serving.keyPem,
-    validators: validators({ destinationRules: () => discovery.destinationRules() }),
-    log,
-  });
-  log.info({ address }, 'serving admission webhooks');
+  if (addresses.push !== 'off') {
+    const ca = new CaServer({ kc, log, registry, current: () => mesh });
+    const server = createSecureServer({
+      cert: serving.certPem + mesh.ca.chainPem,
+      key: serving.keyPem,
+      ca: mesh.rootPem,
+      requestCert: true,
+      rejectUnauthorized: false,
+    });
+    server.on('stream', (stream, headers) => {
+      if (headers[':path'] === CSR_PATH) return ca.handleStream(stream, headers);
+      const peer = peerIdentity(stream.session?.socket as TLSSocket | undefined);
+      if (!peer) {
+        stream.respond({ ':status': 401, 'content-type': 'text/plain' });
+        stream.end(`present a workload certificate from the mesh CA to ${PUSH_PATH}\n`);
+        return;
+      }
+      push.handleStream(stream, headers, peer);
+    });
+    log.info({ port: await listen(server, addresses.push) }, 'serving certificates and config push over TLS');
+  }
+  if (addresses.webhook !== 'off') {
+    await startWebhookServer({
+      ...splitAddress(addresses.webhook),
+      cert: serving.certPem,
+      key: serving.keyPem,
+      validators: validators({ destinationRules: () => discovery.destinationRules() }),
+      log,
+    });
+    log.info({ address: addresses.webhook }, 'serving admission webhooks');
+  }
+}
+
+/** The namespace and service account of a verified client certificate's SPIFFE ID. */
+function peerIdentity(socket: TLSSocket | undefined): PeerIdentity | undefined {
+  if (!socket?.authorized) return undefined;
+  const san = socket.getPeerCertificate()?.subjectaltname ?? '';
+  const m = /URI:spiffe:\/\/[^/]+\/ns\/([^/]+)\/sa\/([^,\s]+)/.exec(san);
+  return m ? { namespace: m[1]!, serviceAccount: m[2]! } : undefined;
 }
 
 main().catch((err: unknown) => {

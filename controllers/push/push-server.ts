@@ -13,6 +13,12 @@ import { LineSplitter } from './ndjson.js';
 import { ProxyConnection } from './proxy-connection.js';
 
 export const PUSH_PATH = '/weft.push.v1/stream';
+
+/** Who a client certificate says the proxy is. */
+export interface PeerIdentity {
+  readonly namespace: string;
+  readonly serviceAccount: string;
+}
 const MAX_MESSAGE_BYTES = 64 * 1024;
 
 export interface PushServerOptions {
@@ -58,9 +64,9 @@ export class PushServer {
     };
   }
 
-  /** Serves the stream endpoint on an HTTP/2 server (plaintext h2c here; TLS is the caller's choice). */
+  /** Serves the stream endpoint on a plaintext HTTP/2 server (local development: no peer identity). */
   attach(server: Http2Server): void {
-    server.on('stream', (stream, headers) => this.onStream(stream, headers));
+    server.on('stream', (stream, headers) => this.handleStream(stream, headers));
   }
 
   /**
@@ -89,7 +95,11 @@ export class PushServer {
     if (!this.changeStartedAt.has(connection.id)) this.changeStartedAt.set(connection.id, at);
   }
 
-  private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+  /**
+   * One push stream. `peer` is the identity of the client certificate on the mTLS port: a proxy may
+   * only announce itself in the namespace and service account its certificate names.
+   */
+  handleStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, peer?: PeerIdentity): void {
     if (headers[':path'] !== PUSH_PATH || headers[':method'] !== 'POST') {
       stream.respond({ ':status': 404, 'content-type': 'text/plain' });
       stream.end(`no such endpoint; proxies POST ${PUSH_PATH}\n`);
@@ -102,7 +112,7 @@ export class PushServer {
     stream.on('data', (chunk: string) => {
       try {
         for (const line of lines.push(chunk))
-          connection = this.onMessage(stream, connection, JSON.parse(line) as PushProtocol);
+          connection = this.onMessage(stream, connection, JSON.parse(line) as PushProtocol, peer);
       } catch (err) {
         this.options.log.warn(
           { proxy: connection?.id, err: (err as Error).message },
@@ -126,9 +136,16 @@ export class PushServer {
     stream: ServerHttp2Stream,
     connection: ProxyConnection | undefined,
     message: PushProtocol,
+    peer: PeerIdentity | undefined,
   ): ProxyConnection | undefined {
     if (message.type === 'hello') {
       if (connection) throw new Error('a second hello on one stream');
+      const { node } = message;
+      if (peer && (peer.namespace !== node.namespace || peer.serviceAccount !== node.serviceAccount)) {
+        throw new Error(
+          `proxy ${node.id} announced ${node.namespace}/${node.serviceAccount} but its certificate is for ${peer.namespace}/${peer.serviceAccount}`,
+        );
+      }
       const fresh = new ProxyConnection(message.node, stream);
       this.connections.get(fresh.id)?.close(); // a reconnect replaces the old stream
       this.connections.set(fresh.id, fresh);

@@ -13,16 +13,23 @@ import { waitUntil } from './wait.js';
  */
 export class PushTestClient {
   readonly messages: PushProtocol[] = [];
+  /** Set: the next configuration message is NACKed with this error, as a proxy that cannot apply it. */
+  private nackWith: string | undefined;
   private session: ClientHttp2Session | undefined;
   private stream: ClientHttp2Stream | undefined;
 
   constructor(
     private readonly url: string,
     readonly node: ProxyAnnouncement,
+    /** For the TLS port: the mesh root to verify the control plane, and the proxy's certificate and key. */
+    private readonly tls?: { ca: string; cert: string; key: string },
   ) {}
 
+  /** Whether the control plane closed the stream (e.g. refused the proxy). */
+  closed = false;
+
   connect(): void {
-    this.session = connect(this.url);
+    this.session = connect(this.url, this.tls ? { ...this.tls, servername: 'localhost' } : {});
     this.session.on('error', () => undefined);
     const stream = this.session.request({
       ':method': 'POST',
@@ -35,11 +42,24 @@ export class PushTestClient {
       buffer += chunk;
       const lines = buffer.split('\n');
       buffer = lines.pop() ?? '';
-      for (const line of lines) if (line.trim()) this.messages.push(JSON.parse(line) as PushProtocol);
+      for (const line of lines) if (line.trim()) this.receive(JSON.parse(line) as PushProtocol);
     });
     stream.on('error', () => undefined);
+    stream.on('close', () => (this.closed = true));
     stream.write(JSON.stringify({ type: 'hello', node: this.node }) + '\n');
     this.stream = stream;
+  }
+
+  /** Like a proxy: every configuration message is answered, ACK unless a NACK was asked for. */
+  private receive(message: PushProtocol): void {
+    this.messages.push(message);
+    if (message.type !== 'snapshot' && message.type !== 'endpoints') return;
+    this.answer(message, this.nackWith);
+    this.nackWith = undefined;
+  }
+
+  nackNext(error: string): void {
+    this.nackWith = error;
   }
 
   last(): PushProtocol | undefined {
@@ -67,7 +87,7 @@ export class PushTestClient {
     })) as SnapshotMessage;
   }
 
-  answer(message: { version: string; nonce: string }, nack?: string): void {
+  private answer(message: { version: string; nonce: string }, nack?: string): void {
     const reply = nack
       ? { type: 'nack', version: message.version, nonce: message.nonce, error: nack }
       : { type: 'ack', version: message.version, nonce: message.nonce };

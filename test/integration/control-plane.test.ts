@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { X509Certificate } from 'node:crypto';
+import { connect } from 'node:http2';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { generateRsaKeyPem } from '../../controllers/ca/issue.js';
+import { createCsr } from '../../controllers/ca/signer.js';
 import type { ProxyConfig } from '../../proxy/config/generated/proxy-config.js';
 import { kubectlAsync } from '../cluster/local-cluster.js';
 import { createTestNamespace, ensureCluster, type TestNamespace } from '../helpers/cluster.js';
@@ -17,6 +21,7 @@ import { waitUntil } from '../helpers/wait.js';
 
 const PUSH = 'http://127.0.0.1:25010';
 const MONITORING = 'http://127.0.0.1:25014';
+const TLS = 'https://127.0.0.1:25012';
 
 const apply = async (ns: string, manifest: object): Promise<void> => {
   const res = await kubectlAsync(['apply', '-n', ns, '-f', '-'], JSON.stringify(manifest));
@@ -42,7 +47,7 @@ describe('control plane', () => {
   let controlPlane: RunningControlPlane;
   let shop: TestNamespace;
   let other: TestNamespace;
-  const meshes = { client: undefined as MeshClient | undefined, name: '' };
+  const meshes = { client: undefined as MeshClient | undefined, name: '', namespace: '' };
   const clients: PushTestClient[] = [];
 
   const status = async (): Promise<
@@ -57,12 +62,14 @@ describe('control plane', () => {
     meshes.client = new MeshClient(kc);
     const mesh = testMesh('cp');
     meshes.name = mesh.metadata.name;
+    meshes.namespace = mesh.spec.namespace!;
     await meshes.client.create(mesh);
     await meshes.client.waitReady(mesh.metadata.name);
     controlPlane = await startControlPlane([
       '--push-plaintext-address=127.0.0.1:25010',
       '--monitoring-address=127.0.0.1:25014',
       '--webhook-address=127.0.0.1:15017',
+      '--push-address=127.0.0.1:25012',
     ]);
     shop = await createTestNamespace(kc, 'shop');
     other = await createTestNamespace(kc, 'other');
@@ -104,18 +111,18 @@ describe('control plane', () => {
       'its own service is served inbound',
     );
     assert.equal(first.config.node.identity, `spiffe://cluster.local/ns/${shop.name}/sa/reviews`);
-    reviews.answer(first);
-    await waitUntil('proxy-status to show the proxy SYNCED', async () => {
+    await waitUntil('proxy-status to show the proxy SYNCED on its latest version', async () => {
       const s = (await status()).find((p) => p.id === reviews.node.id);
-      return { done: s?.status === 'SYNCED' && s.acked === first.version, state: s };
+      const latest = reviews.messages.filter((m) => m.type === 'snapshot').pop() as
+        { version: string } | undefined;
+      return { done: s?.status === 'SYNCED' && s.acked === latest?.version, state: s };
     });
   });
 
   it('sends a VirtualService change to the proxies it concerns, and only to them', async () => {
     const inShop = clients[0]!;
     const inOther = client(other.name, 'catalog');
-    const otherFirst = await inOther.next(0);
-    inOther.answer(otherFirst);
+    await inOther.next(0);
     const shopCount = inShop.messages.length;
     const otherCount = inOther.messages.length;
     await apply(shop.name, {
@@ -139,7 +146,6 @@ describe('control plane', () => {
       routes.some((r) => r.name === `${shop.name}/ratings/0` && r.timeoutMs === 3000),
       JSON.stringify(routes.map((r) => r.name)),
     );
-    inShop.answer(update);
     // Every proxy is handled in the same pass: by the time the shop proxy has its update, the other had its chance.
     assert.equal(
       inOther.messages.length,
@@ -151,6 +157,7 @@ describe('control plane', () => {
   it('keeps a NACKed proxy on its last configuration and shows the NACK', async () => {
     const inShop = clients[0]!;
     const count = inShop.messages.length;
+    inShop.nackNext('listener outbound|9080: test refusal');
     await apply(shop.name, {
       apiVersion: 'networking.weft.dev/v1',
       kind: 'VirtualService',
@@ -161,8 +168,7 @@ describe('control plane', () => {
         http: [{ route: [{ destination: { host: 'ratings' } }], timeout: '4s' }],
       },
     });
-    const update = await inShop.next(count, 'the second change');
-    inShop.answer(update, 'listener outbound|9080: test refusal');
+    await inShop.next(count, 'the second change');
     await waitUntil('proxy-status to show the NACK', async () => {
       const s = (await status()).find((p) => p.id === inShop.node.id);
       return { done: s?.status === 'NACK' && s.nack === 'listener outbound|9080: test refusal', state: s };
@@ -200,9 +206,113 @@ describe('control plane', () => {
       '--push-plaintext-address=127.0.0.1:25010',
       '--monitoring-address=127.0.0.1:25014',
       '--webhook-address=127.0.0.1:15017',
+      '--push-address=127.0.0.1:25012',
     ]);
     const again = client(shop.name, 'reviews');
     const snapshot = (await again.next(0, 'a snapshot after the restart')) as { config: ProxyConfig };
     assert.deepEqual(snapshot.config, before);
+  });
+
+  describe('certificate authority and the TLS port', () => {
+    let root = '';
+    const caPost = async (
+      token: string | undefined,
+      csr: string,
+    ): Promise<{ status: number; body: { certChain?: string; error?: string } }> => {
+      const session = connect(TLS, { ca: root, servername: 'localhost' });
+      try {
+        const stream = session.request({
+          ':method': 'POST',
+          ':path': '/weft.ca.v1/certificates',
+          'content-type': 'application/json',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        });
+        stream.end(JSON.stringify({ csr }));
+        let status = 0;
+        let body = '';
+        stream.on('response', (h) => (status = Number(h[':status'])));
+        stream.setEncoding('utf8');
+        stream.on('data', (d: string) => (body += d));
+        await new Promise((resolve) => stream.on('close', resolve));
+        return { status, body: JSON.parse(body) as { certChain?: string; error?: string } };
+      } finally {
+        session.close();
+      }
+    };
+    const token = async (sa: string): Promise<string> => {
+      await kubectlAsync(['create', 'serviceaccount', sa, '-n', shop.name]);
+      const res = await kubectlAsync(['create', 'token', sa, '-n', shop.name, '--audience', 'weft-ca']);
+      assert.equal(res.status, 0, res.stderr);
+      return res.stdout.trim();
+    };
+
+    before(async () => {
+      const secret = await kc
+        .makeApiClient(CoreV1Api)
+        .readNamespacedSecret({ name: 'weft-ca-secret', namespace: meshes.namespace });
+      root = Buffer.from(secret.data!['root-cert.pem']!, 'base64').toString('utf8');
+      await waitUntil('the control plane to serve its TLS port', () => ({
+        done: controlPlane.logs().includes('serving certificates and config push over TLS'),
+        state: controlPlane.logs().slice(-800),
+      }));
+    });
+
+    it('signs a CSR for the caller identity proven by its ServiceAccount token, and refuses others', async () => {
+      const reviewsToken = await token('reviews');
+      const key = generateRsaKeyPem();
+      const reviews = { trustDomain: 'cluster.local', namespace: shop.name, serviceAccount: 'reviews' };
+      const signed = await caPost(reviewsToken, createCsr(key, reviews));
+      assert.equal(signed.status, 200, JSON.stringify(signed.body));
+      const leaf = new X509Certificate(signed.body.certChain!);
+      assert.equal(leaf.subjectAltName, `URI:spiffe://cluster.local/ns/${shop.name}/sa/reviews`);
+      assert.ok(leaf.verify(new X509Certificate(root).publicKey));
+
+      const foreign = await caPost(reviewsToken, createCsr(key, { ...reviews, serviceAccount: 'ratings' }));
+      assert.equal(foreign.status, 403);
+      assert.match(
+        foreign.body.error!,
+        /cannot get a certificate for spiffe:\/\/cluster\.local\/ns\/.*\/sa\/ratings/,
+      );
+      const anonymous = await caPost(undefined, createCsr(key, reviews));
+      assert.equal(anonymous.status, 401);
+      const metrics = await (await fetch(`${MONITORING}/metrics`)).text();
+      assert.match(metrics, /weft_ca_certificates_issued_total [1-9]/);
+      assert.match(metrics, /weft_ca_certificates_refused_total\{reason="foreign-identity"\} 1/);
+      assert.match(metrics, /weft_ca_certificates_refused_total\{reason="unauthenticated"\} 1/);
+
+      // The certificate opens the mTLS push stream, for the identity it names only.
+      const tls = { ca: root, cert: signed.body.certChain!, key };
+      const proxy = new PushTestClient(
+        TLS,
+        {
+          id: `reviews-tls.${shop.name}`,
+          role: 'sidecar',
+          namespace: shop.name,
+          serviceAccount: 'reviews',
+          labels: { app: 'reviews' },
+        },
+        tls,
+      );
+      const impostor = new PushTestClient(
+        TLS,
+        {
+          id: `ratings-tls.${shop.name}`,
+          role: 'sidecar',
+          namespace: shop.name,
+          serviceAccount: 'ratings',
+          labels: { app: 'ratings' },
+        },
+        tls,
+      );
+      clients.push(proxy, impostor);
+      proxy.connect();
+      impostor.connect();
+      assert.equal((await proxy.next(0, 'a snapshot over mTLS')).type, 'snapshot');
+      await waitUntil('the impostor stream to be closed without configuration', () => ({
+        done: impostor.closed,
+        state: impostor.messages.map((m) => m.type),
+      }));
+      assert.equal(impostor.messages.length, 0);
+    });
   });
 });
