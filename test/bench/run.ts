@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../cluster/paths.js';
+import { controlPlaneSuite } from './control-plane.js';
 import { operatorSuite } from './operator.js';
 import { translateSuite } from './translate.js';
 import type { BenchOptions, SuiteResult } from './suite.js';
@@ -12,6 +13,7 @@ import type { BenchOptions, SuiteResult } from './suite.js';
  * test/bench/results/<suite>.json and a markdown summary beside it.
  */
 const suites: Record<string, (options: BenchOptions) => Promise<SuiteResult>> = {
+  'control-plane': controlPlaneSuite,
   operator: operatorSuite,
   translate: translateSuite,
 };
