@@ -48,7 +48,7 @@ function missingBinaries(): string[] {
 async function buildBinaries(missing: readonly string[], log: (line: string) => void): Promise<void> {
   log(
     `building ${missing.join(', ')} from their Go modules (Kubernetes ${KUBERNETES_VERSION}); ` +
-      `the first build takes 15-40 minutes on 2 cores, later runs reuse ${binaryCacheDir()}`,
+      `the first build takes about 5 minutes on 2 cores (longer on a slow module proxy); later runs reuse ${binaryCacheDir()}`,
   );
   const script = join(repoRoot, 'test', 'cluster', 'build-binaries.sh');
   const child = spawn('bash', [script, KUBERNETES_VERSION, KWOK_VERSION, binaryCacheDir()], {
