@@ -17,7 +17,8 @@ import { parseDuration } from '../translate/durations.js';
 import { waitForValue } from './wait.js';
 import { ControlPlane } from './control-plane.js';
 import { Discovery } from './discovery.js';
-import { listen, monitoringHandler } from './monitoring.js';
+import { listen, parseBindAddress } from '../runtime/listen.js';
+import { monitoringHandler } from './monitoring.js';
 
 /**
  * weft-control-plane: discovery, translation and push to proxies, the validating webhook, and the
@@ -127,11 +128,6 @@ function meshCa(kc: KubeConfig, discovery: Discovery): Promise<MeshCa> {
   }, 1_000);
 }
 
-const splitAddress = (address: string): { host: string; port: number } => {
-  const at = address.lastIndexOf(':');
-  return { host: address.slice(0, at) || '0.0.0.0', port: Number(address.slice(at + 1)) };
-};
-
 /**
  * Once the mesh CA exists: the TLS port (15012), where proxies get certificates (token-authenticated)
  * and hold their push stream (client-certificate-authenticated), and the admission webhooks (15017),
@@ -180,7 +176,7 @@ async function serveWithMeshCa(
   }
   if (addresses.webhook !== 'off') {
     await startWebhookServer({
-      ...splitAddress(addresses.webhook),
+      ...parseBindAddress(addresses.webhook),
       cert: serving.certPem,
       key: serving.keyPem,
       validators: validators({ destinationRules: () => discovery.destinationRules() }),

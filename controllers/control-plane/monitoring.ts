@@ -1,5 +1,4 @@
-import type { createServer, Server } from 'node:http';
-import type { Http2Server } from 'node:http2';
+import type { createServer } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { PushServer } from '../push/push-server.js';
 
@@ -45,17 +44,4 @@ export function monitoringHandler(
         res.writeHead(404).end('not found\n');
     }
   };
-}
-
-export function listen(server: Server | Http2Server, address: string): Promise<number> {
-  const at = address.lastIndexOf(':');
-  const host = at <= 0 ? '0.0.0.0' : address.slice(0, at);
-  const port = Number(address.slice(at + 1));
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      const bound = server.address();
-      resolve(typeof bound === 'object' && bound ? bound.port : port);
-    });
-  });
 }
