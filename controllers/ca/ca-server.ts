@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import { CsrRefused, signWorkloadCsr, type SigningCa, type WorkloadIdentity } from './signer.js';
 
-export const CSR_PATH = '/weft.ca.v1/certificates';
+export { CSR_PATH } from '../../proxy/identity/workload-identity.js';
 /** The audience a proxy's projected ServiceAccount token must carry for the CA to accept it. */
 export const CA_AUDIENCE = 'weft-ca';
 const MAX_BODY_BYTES = 64 * 1024;

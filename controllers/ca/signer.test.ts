@@ -3,7 +3,8 @@ import { X509Certificate } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createSelfSignedCa } from './ca-material.js';
 import { generateRsaKeyPem } from './issue.js';
-import { createCsr, CsrRefused, signWorkloadCsr, spiffeUri } from './signer.js';
+import { createCsr } from '../../proxy/identity/csr.js';
+import { CsrRefused, signWorkloadCsr, spiffeUri } from './signer.js';
 
 describe('workload certificate signing', () => {
   const material = createSelfSignedCa('cluster.local', 86_400_000);
@@ -17,7 +18,7 @@ describe('workload certificate signing', () => {
 
   it('issues a certificate for the caller identity, chained to the root, for the TTL', () => {
     const now = new Date();
-    const chain = signWorkloadCsr(createCsr(key, caller), caller, ca, 24 * 3_600_000, now);
+    const chain = signWorkloadCsr(createCsr(key, spiffeUri(caller)), caller, ca, 24 * 3_600_000, now);
     const [leafPem, rootPem] = chain.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)!;
     const leaf = new X509Certificate(leafPem);
     const root = new X509Certificate(rootPem!);
@@ -38,7 +39,7 @@ describe('workload certificate signing', () => {
   it('refuses a CSR that asks for another identity', () => {
     const other = { ...caller, serviceAccount: 'ratings' };
     assert.throws(
-      () => signWorkloadCsr(createCsr(key, other), caller, ca, 3_600_000),
+      () => signWorkloadCsr(createCsr(key, spiffeUri(other)), caller, ca, 3_600_000),
       (err: unknown) =>
         err instanceof CsrRefused &&
         err.reason === 'foreign-identity' &&

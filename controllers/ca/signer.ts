@@ -85,21 +85,3 @@ export function signWorkloadCsr(
   cert.sign(forge.pki.privateKeyFromPem(ca.keyPem), forge.md.sha256.create());
   return forge.pki.certificateToPem(cert) + ca.chainPem;
 }
-
-/** A workload's side: a fresh RSA key and a CSR for it (what a proxy sends). */
-export function createCsr(keyPem: string, identity?: WorkloadIdentity): string {
-  const key = forge.pki.privateKeyFromPem(keyPem);
-  const csr = forge.pki.createCertificationRequest();
-  csr.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
-  csr.setSubject([{ name: 'organizationName', value: identity?.trustDomain ?? 'weft' }]);
-  if (identity) {
-    csr.setAttributes([
-      {
-        name: 'extensionRequest',
-        extensions: [{ name: 'subjectAltName', altNames: [{ type: 6, value: spiffeUri(identity) }] }],
-      },
-    ]);
-  }
-  csr.sign(key, forge.md.sha256.create());
-  return forge.pki.certificationRequestToPem(csr);
-}

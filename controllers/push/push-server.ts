@@ -9,10 +9,11 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { ProxyConfig } from '../../proxy/config/generated/proxy-config.js';
 import type { ProxyAnnouncement, PushProtocol } from '../../proxy/config/generated/push-protocol.js';
-import { LineSplitter } from './ndjson.js';
-import { ProxyConnection } from './proxy-connection.js';
+import { LineSplitter } from '../../proxy/push/ndjson.js';
+import { PUSH_PATH } from '../../proxy/push/push-client.js';
 
-export const PUSH_PATH = '/weft.push.v1/stream';
+export { PUSH_PATH };
+import { ProxyConnection } from './proxy-connection.js';
 
 /** Who a client certificate says the proxy is. */
 export interface PeerIdentity {

@@ -4,7 +4,8 @@ import { X509Certificate } from 'node:crypto';
 import { connect } from 'node:http2';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { generateRsaKeyPem } from '../../controllers/ca/issue.js';
-import { createCsr } from '../../controllers/ca/signer.js';
+import { createCsr } from '../../proxy/identity/csr.js';
+import { spiffeUri } from '../../controllers/ca/signer.js';
 import type { ProxyConfig } from '../../proxy/config/generated/proxy-config.js';
 import { kubectlAsync } from '../cluster/local-cluster.js';
 import { createTestNamespace, ensureCluster, type TestNamespace } from '../helpers/cluster.js';
@@ -261,19 +262,22 @@ describe('control plane', () => {
       const reviewsToken = await token('reviews');
       const key = generateRsaKeyPem();
       const reviews = { trustDomain: 'cluster.local', namespace: shop.name, serviceAccount: 'reviews' };
-      const signed = await caPost(reviewsToken, createCsr(key, reviews));
+      const signed = await caPost(reviewsToken, createCsr(key, spiffeUri(reviews)));
       assert.equal(signed.status, 200, JSON.stringify(signed.body));
       const leaf = new X509Certificate(signed.body.certChain!);
       assert.equal(leaf.subjectAltName, `URI:spiffe://cluster.local/ns/${shop.name}/sa/reviews`);
       assert.ok(leaf.verify(new X509Certificate(root).publicKey));
 
-      const foreign = await caPost(reviewsToken, createCsr(key, { ...reviews, serviceAccount: 'ratings' }));
+      const foreign = await caPost(
+        reviewsToken,
+        createCsr(key, spiffeUri({ ...reviews, serviceAccount: 'ratings' })),
+      );
       assert.equal(foreign.status, 403);
       assert.match(
         foreign.body.error!,
         /cannot get a certificate for spiffe:\/\/cluster\.local\/ns\/.*\/sa\/ratings/,
       );
-      const anonymous = await caPost(undefined, createCsr(key, reviews));
+      const anonymous = await caPost(undefined, createCsr(key, spiffeUri(reviews)));
       assert.equal(anonymous.status, 401);
       const metrics = await (await fetch(`${MONITORING}/metrics`)).text();
       assert.match(metrics, /weft_ca_certificates_issued_total [1-9]/);

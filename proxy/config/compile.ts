@@ -1,0 +1,168 @@
+import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import type { Authorizer } from '../security/authorization.js';
+import { compileAuthorization } from '../security/authorization.js';
+import { compileRouteConfiguration, type RouteTable } from '../routing/route-table.js';
+import { UpstreamCluster, type ClusterDependencies } from '../upstream/cluster.js';
+import { ConfigError } from './config-error.js';
+import type {
+  ClusterLoadAssignment,
+  InboundMtls,
+  Listener,
+  ProxyConfig,
+  Route,
+} from './generated/proxy-config.js';
+import { compileRetryPolicy, type CompiledRetryPolicy } from '../resilience/retry-policy.js';
+import proxyConfigSchema from './proxy-config.schema.json' with { type: 'json' };
+
+/** A route without a retry policy is not retried (the translator writes the mesh default where it applies). */
+const NO_RETRY = { attempts: 0 };
+
+const ajv = new Ajv2020({ strict: false, allErrors: false });
+const validateShape = ajv.compile<ProxyConfig>(proxyConfigSchema);
+
+/** A listener ready to serve: its route table (HTTP) or TCP route resolved. */
+export interface ActiveListener {
+  readonly config: Listener;
+  readonly routes: RouteTable | undefined;
+}
+
+/**
+ * A configuration the proxy can execute: every reference resolved, every regex and CIDR compiled,
+ * every cluster's runtime built. Request handling reads one `CompiledConfig` for its whole life,
+ * so a swap (one assignment) never mixes two versions inside one request.
+ */
+export interface CompiledConfig {
+  readonly raw: ProxyConfig;
+  readonly outbound: ReadonlyMap<number, ActiveListener>;
+  readonly inbound: ReadonlyMap<number, ActiveListener>;
+  readonly gateway: ReadonlyMap<number, ActiveListener>;
+  readonly clusters: ReadonlyMap<string, UpstreamCluster>;
+  readonly authorizer: Authorizer;
+  readonly mtls: InboundMtls;
+  /** Each route's retry policy, compiled; keyed by the route object of `raw`. */
+  readonly retryPolicies: ReadonlyMap<Route, CompiledRetryPolicy>;
+}
+
+/** The shape check: the document matches proxy-config.schema.json. Throws ConfigError. */
+export function validateProxyConfig(raw: unknown): ProxyConfig {
+  if (validateShape(raw)) return raw;
+  const e: ErrorObject | undefined = validateShape.errors?.[0];
+  const path = (e?.instancePath ?? '')
+    .replace(/^\//, '')
+    .replace(/\/(\d+)/g, '[$1]')
+    .replace(/\//g, '.');
+  throw new ConfigError(path || '(root)', e?.message ?? 'does not match the proxy configuration schema');
+}
+
+/**
+ * Compiles `config`, reusing the runtime of every cluster whose settings are unchanged (its pools,
+ * breaker counters and outlier ejections carry over). Returns the clusters the new version no
+ * longer uses; the caller closes them after the swap, which lets their in-flight requests finish.
+ * Throws ConfigError, leaving `previous` untouched, when the configuration cannot be executed.
+ */
+export function compileConfig(
+  config: ProxyConfig,
+  previous: CompiledConfig | undefined,
+  deps: ClusterDependencies,
+): { compiled: CompiledConfig; retired: UpstreamCluster[] } {
+  const routeTables = new Map<string, RouteTable>();
+  config.routes.forEach((rc, i) => {
+    try {
+      routeTables.set(rc.name, compileRouteConfiguration(rc));
+    } catch (err) {
+      throw err instanceof ConfigError ? new ConfigError(`routes[${i}].${err.path}`, detailOf(err)) : err;
+    }
+  });
+  checkClusterReferences(config);
+  const retryPolicies = new Map<Route, CompiledRetryPolicy>();
+  config.routes.forEach((rc, i) =>
+    rc.virtualHosts.forEach((vh, j) =>
+      vh.routes.forEach((r, k) =>
+        retryPolicies.set(
+          r,
+          compileRetryPolicy(r.retry ?? NO_RETRY, `routes[${i}].virtualHosts[${j}].routes[${k}].retry`),
+        ),
+      ),
+    ),
+  );
+  const listeners = {
+    outbound: new Map<number, ActiveListener>(),
+    inbound: new Map<number, ActiveListener>(),
+    gateway: new Map<number, ActiveListener>(),
+  } as const;
+  config.listeners.forEach((l, i) => {
+    const routes = l.routeConfig === undefined ? undefined : routeTables.get(l.routeConfig);
+    if (l.routeConfig !== undefined && !routes)
+      throw new ConfigError(`listeners[${i}].routeConfig`, `no RouteConfiguration named "${l.routeConfig}"`);
+    const byPort: Map<number, ActiveListener> = listeners[l.direction];
+    if (byPort.has(l.port))
+      throw new ConfigError(`listeners[${i}].port`, `two ${l.direction} listeners on port ${l.port}`);
+    byPort.set(l.port, { config: l, routes });
+  });
+  let authorizer: Authorizer;
+  try {
+    authorizer = compileAuthorization(config.security.authorization);
+  } catch (err) {
+    throw err instanceof ConfigError
+      ? new ConfigError(`security.authorization.${err.path}`, detailOf(err))
+      : err;
+  }
+  const { clusters, retired } = clusterRuntimes(config, previous, deps);
+  return {
+    compiled: { raw: config, ...listeners, clusters, authorizer, mtls: config.security.mtls, retryPolicies },
+    retired,
+  };
+}
+
+function detailOf(err: ConfigError): string {
+  return err.message.slice(err.path.length + 2);
+}
+
+function checkClusterReferences(config: ProxyConfig): void {
+  const names = new Set(config.clusters.map((c) => c.name));
+  const check = (cluster: string, path: string): void => {
+    if (!names.has(cluster)) throw new ConfigError(path, `no cluster named "${cluster}"`);
+  };
+  config.routes.forEach((rc, i) =>
+    rc.virtualHosts.forEach((vh, j) =>
+      vh.routes.forEach((r, k) => {
+        const at = `routes[${i}].virtualHosts[${j}].routes[${k}]`;
+        r.clusters?.forEach((wc, m) => check(wc.cluster, `${at}.clusters[${m}].cluster`));
+        if (r.mirror) check(r.mirror.cluster, `${at}.mirror.cluster`);
+      }),
+    ),
+  );
+  config.listeners.forEach((l, i) =>
+    l.tcpRoute?.clusters.forEach((wc, m) =>
+      check(wc.cluster, `listeners[${i}].tcpRoute.clusters[${m}].cluster`),
+    ),
+  );
+  config.endpoints.forEach((cla, i) => check(cla.cluster, `endpoints[${i}].cluster`));
+}
+
+function clusterRuntimes(
+  config: ProxyConfig,
+  previous: CompiledConfig | undefined,
+  deps: ClusterDependencies,
+): { clusters: Map<string, UpstreamCluster>; retired: UpstreamCluster[] } {
+  const assignments = new Map<string, ClusterLoadAssignment>(config.endpoints.map((e) => [e.cluster, e]));
+  const clusters = new Map<string, UpstreamCluster>();
+  for (const c of config.clusters) {
+    const old = previous?.clusters.get(c.name);
+    const runtime = old?.sameSettings(c) ? old : new UpstreamCluster(c, deps);
+    clusters.set(c.name, runtime);
+  }
+  // Endpoints are applied only after everything compiled, so a NACKed config changes nothing.
+  for (const [name, runtime] of clusters) runtime.setEndpoints(assignments.get(name)?.endpoints ?? []);
+  const retired = [...(previous?.clusters.values() ?? [])].filter((c) => clusters.get(c.name) !== c);
+  return { clusters, retired };
+}
+
+/** Endpoints-only update (the push protocol's `endpoints` message) on the current configuration. */
+export function applyEndpoints(compiled: CompiledConfig, updates: readonly ClusterLoadAssignment[]): void {
+  updates.forEach((cla, i) => {
+    if (!compiled.clusters.has(cla.cluster))
+      throw new ConfigError(`endpoints[${i}].cluster`, `no cluster named "${cla.cluster}"`);
+  });
+  for (const cla of updates) compiled.clusters.get(cla.cluster)!.setEndpoints(cla.endpoints);
+}

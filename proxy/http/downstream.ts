@@ -1,0 +1,39 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+
+/**
+ * What the proxy needs of a downstream request and response. Node's HTTP/1.1 objects and its
+ * HTTP/2 compatibility objects both fit, so one handler serves both protocols.
+ */
+export interface DownstreamRequest extends Readable {
+  readonly method?: string;
+  readonly url?: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly httpVersionMajor: number;
+  readonly socket: { readonly remoteAddress?: string | undefined };
+}
+
+export interface DownstreamResponse {
+  readonly headersSent: boolean;
+  readonly writableEnded: boolean;
+  writeHead(status: number, headers?: OutgoingHttpHeaders): unknown;
+  write(chunk: Buffer): boolean;
+  end(chunk?: string | Buffer): unknown;
+  addTrailers(headers: OutgoingHttpHeaders): void;
+  once(event: 'drain' | 'close' | 'finish', listener: () => void): unknown;
+  destroy(error?: Error): unknown;
+}
+
+/** Per-connection facts the request handler needs, attached to the socket when it is accepted. */
+export interface DownstreamConnection {
+  readonly remoteAddress: string;
+  /** The service port the client meant (original destination, SNI, or the listener's port). */
+  readonly targetPort: number | undefined;
+  /** The peer's verified SPIFFE ID (mesh mTLS), or undefined for plaintext. */
+  readonly peerIdentity: string | undefined;
+  readonly tls: boolean;
+}
+
+export const CONNECTION = Symbol('weft.downstream.connection');
+
+export type WithConnection = { [CONNECTION]?: DownstreamConnection };

@@ -1,0 +1,346 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { CompiledRetryPolicy, RetryBudget } from '../resilience/retry-policy.js';
+import type { UpstreamCluster } from '../upstream/cluster.js';
+import type { UpstreamHost } from '../upstream/host.js';
+import type { DownstreamRequest, DownstreamResponse } from './downstream.js';
+import { downstreamResponseHeaders, type HeaderMap } from './headers.js';
+import { classifyUpstreamError, ResponseFlag, type UpstreamErrorKind } from './outcome.js';
+
+/** Everything one proxied request needs to go upstream, decided by routing before it starts. */
+export interface ExchangeSpec {
+  readonly cluster: UpstreamCluster;
+  readonly method: string;
+  readonly path: string;
+  readonly headers: HeaderMap;
+  /** A buffered body can be replayed for a retry; a streamed one cannot. */
+  readonly body: Buffer | DownstreamRequest | null;
+  readonly retry: CompiledRetryPolicy;
+  readonly budget: RetryBudget;
+  /** Route timeout over all attempts; 0 disables it (Istio's default for HTTP). */
+  readonly timeoutMs: number;
+  readonly hashKey: string | undefined;
+  /** Called on the response headers before they go downstream (header rewrites, CORS). */
+  readonly editResponseHeaders: ((headers: HeaderMap) => void) | undefined;
+}
+
+/** How the exchange ended, for metrics and the access log. */
+export interface ExchangeResult {
+  status: number;
+  flags: string;
+  upstreamHost: UpstreamHost | undefined;
+  attempts: number;
+  responseBytes: number;
+  grpcStatus: string | undefined;
+  upstreamServiceTimeMs: number;
+}
+
+class RetryAbort extends Error {}
+class TimeoutAbort extends Error {}
+
+/**
+ * One downstream request's trip upstream: host choice, circuit breaking, attempts with retries and
+ * timeouts, and relaying the response with backpressure. It writes the downstream response
+ * itself (including local replies such as 503 UO), then calls `done` exactly once.
+ */
+export class UpstreamExchange {
+  private attempt = 0;
+  private current: AttemptHandler | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private timedOut = false;
+  private finished = false;
+  private retried = false;
+  private readonly startedAt = performance.now();
+  readonly result: ExchangeResult = {
+    status: 0,
+    flags: ResponseFlag.none,
+    upstreamHost: undefined,
+    attempts: 0,
+    responseBytes: 0,
+    grpcStatus: undefined,
+    upstreamServiceTimeMs: 0,
+  };
+
+  constructor(
+    readonly spec: ExchangeSpec,
+    readonly res: DownstreamResponse,
+    private readonly done: (result: ExchangeResult) => void,
+  ) {}
+
+  start(): void {
+    if (this.spec.timeoutMs > 0) {
+      this.timer = setTimeout(() => this.onRouteTimeout(), this.spec.timeoutMs);
+    }
+    this.res.once('close', () => {
+      if (this.finished) return;
+      this.current?.abort(new Error('downstream closed'));
+      this.finish(0, ResponseFlag.downstreamClosed);
+    });
+    this.dispatch();
+  }
+
+  /** The first attempt, or a retry. */
+  private dispatch(): void {
+    const { cluster } = this.spec;
+    const host = cluster.pick(this.spec.hashKey);
+    if (!host) return this.localReply(503, ResponseFlag.noHealthyUpstream, 'no healthy upstream');
+    if (!cluster.breaker.tryStartRequest()) return this.overflow();
+    let pending = false;
+    if (cluster.inflight >= cluster.maxConnections) {
+      if (!cluster.breaker.tryStartPending()) {
+        cluster.breaker.endRequest();
+        return this.overflow();
+      }
+      pending = true;
+    }
+    this.attempt += 1;
+    this.result.attempts = this.attempt;
+    this.result.upstreamHost = host;
+    const handler = new AttemptHandler(this, host, pending, this.spec.retry.perTryTimeoutMs);
+    this.current = handler;
+    cluster
+      .dispatcher(host)
+      .dispatch(
+        { method: this.spec.method, path: this.spec.path, headers: this.spec.headers, body: this.spec.body },
+        handler,
+      );
+  }
+
+  private overflow(): void {
+    this.localReply(
+      503,
+      ResponseFlag.upstreamOverflow,
+      'upstream connect error or disconnect/reset before headers. reset reason: overflow',
+    );
+  }
+
+  /** Whether another attempt may start now, taking a retry slot (budget and breaker) if so. */
+  private takeRetry(): boolean {
+    const { spec } = this;
+    if (this.timedOut || this.attempt > spec.retry.attempts) return false;
+    if (spec.body !== null && !Buffer.isBuffer(spec.body)) return false;
+    if (!spec.budget.tryStart(spec.cluster.inflight + 1)) return false;
+    if (!spec.cluster.breaker.tryStartRetry()) {
+      spec.budget.end();
+      return false;
+    }
+    return true;
+  }
+
+  /** An attempt failed before any response byte went downstream: retry or answer. */
+  attemptFailed(outcome: { status: number; grpcStatus?: number } | { error: UpstreamErrorKind }): boolean {
+    if (!this.spec.retry.shouldRetry(outcome) || !this.takeRetry()) return false;
+    this.retried = true;
+    const delay = this.spec.retry.backoffMs(this.attempt, Math.random());
+    setTimeout(() => {
+      this.spec.budget.end();
+      this.spec.cluster.breaker.endRetry();
+      if (!this.finished) this.dispatch();
+    }, delay);
+    return true;
+  }
+
+  attemptErrored(kind: UpstreamErrorKind, err: Error): void {
+    if (this.finished) return;
+    if (this.res.headersSent) {
+      // Mid-body: the client already has a status line; all that is left is to reset it too.
+      this.res.destroy(err);
+      return this.finish(this.result.status, ResponseFlag.upstreamReset);
+    }
+    if (this.attemptFailed({ error: kind })) return;
+    const urx = this.retried ? `,${ResponseFlag.retriesExhausted}` : '';
+    if (kind === 'timeout')
+      return this.localReply(504, ResponseFlag.upstreamTimeout + urx, 'upstream request timeout');
+    const reason =
+      kind === 'connect-failure'
+        ? 'connection failure'
+        : kind === 'refused-stream'
+          ? 'refused stream'
+          : 'connection termination';
+    const flag =
+      kind === 'connect-failure' ? ResponseFlag.upstreamConnectFailure : ResponseFlag.upstreamReset;
+    this.localReply(
+      503,
+      flag + urx,
+      `upstream connect error or disconnect/reset before headers. reset reason: ${reason}`,
+    );
+  }
+
+  respond(status: number, headers: HeaderMap): void {
+    this.result.status = status;
+    this.result.upstreamServiceTimeMs = performance.now() - this.startedAt;
+    const grpc = headers['grpc-status'];
+    if (typeof grpc === 'string') this.result.grpcStatus = grpc;
+    downstreamResponseHeaders(headers);
+    this.spec.editResponseHeaders?.(headers);
+    this.res.writeHead(status, headers);
+  }
+
+  complete(trailers: IncomingHttpHeaders): void {
+    const grpc = trailers['grpc-status'];
+    if (typeof grpc === 'string') this.result.grpcStatus = grpc;
+    if (hasKeys(trailers)) this.res.addTrailers(trailers);
+    this.res.end();
+    this.finish(
+      this.result.status,
+      this.retried && this.result.status >= 500 ? ResponseFlag.retriesExhausted : ResponseFlag.none,
+    );
+  }
+
+  private onRouteTimeout(): void {
+    this.timedOut = true;
+    if (this.res.headersSent) return;
+    this.current?.abort(new TimeoutAbort('route timeout'));
+  }
+
+  private localReply(status: number, flags: string, body: string): void {
+    if (this.finished) return;
+    if (!this.res.headersSent) {
+      this.res.writeHead(status, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
+      this.res.end(body);
+    }
+    this.result.responseBytes = Buffer.byteLength(body);
+    this.finish(status, flags);
+  }
+
+  private finish(status: number, flags: string): void {
+    if (this.finished) return;
+    this.finished = true;
+    clearTimeout(this.timer);
+    this.result.status = status;
+    this.result.flags = flags;
+    this.done(this.result);
+  }
+
+  get isFinished(): boolean {
+    return this.finished;
+  }
+
+  isTimeoutAbort(err: Error): boolean {
+    return err instanceof TimeoutAbort;
+  }
+
+  isRetryAbort(err: Error): boolean {
+    return err instanceof RetryAbort;
+  }
+
+  static retryAbort(): Error {
+    return new RetryAbort('retrying');
+  }
+}
+
+/**
+ * One attempt: undici's dispatch handler. Stale callbacks of an abandoned attempt are ignored, and
+ * the host's and cluster's counters are released exactly once.
+ */
+class AttemptHandler implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | undefined;
+  private released = false;
+  private perTryTimer: NodeJS.Timeout | undefined;
+  private perTryTimedOut = false;
+  private abortedReason: Error | undefined;
+
+  constructor(
+    private readonly exchange: UpstreamExchange,
+    private readonly host: UpstreamHost,
+    private pending: boolean,
+    perTryTimeoutMs: number | undefined,
+  ) {
+    const { cluster } = exchange.spec;
+    cluster.inflight += 1;
+    host.activeRequests += 1;
+    if (perTryTimeoutMs !== undefined && perTryTimeoutMs > 0) {
+      this.perTryTimer = setTimeout(() => {
+        this.perTryTimedOut = true;
+        this.abort(new TimeoutAbort('per-try timeout'));
+      }, perTryTimeoutMs);
+    }
+  }
+
+  abort(reason: Error): void {
+    this.abortedReason ??= reason;
+    if (this.controller && !this.controller.aborted) this.controller.abort(reason);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.abortedReason) controller.abort(this.abortedReason);
+  }
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    status: number,
+    headers: IncomingHttpHeaders,
+  ): void {
+    this.releasePending();
+    clearTimeout(this.perTryTimer);
+    const { exchange } = this;
+    const { cluster } = exchange.spec;
+    const grpc = headers['grpc-status'];
+    const grpcStatus = typeof grpc === 'string' ? Number(grpc) : undefined;
+    cluster.outlier.record(this.host, outlierOutcome(status), cluster.hosts.length);
+    if (status >= 400 || (grpcStatus !== undefined && grpcStatus !== 0)) {
+      if (exchange.attemptFailed({ status, ...(grpcStatus !== undefined ? { grpcStatus } : {}) })) {
+        this.abortedReason = UpstreamExchange.retryAbort();
+        controller.abort(this.abortedReason);
+        this.release();
+        return;
+      }
+    }
+    exchange.respond(status, headers);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    const { res, result } = this.exchange;
+    result.responseBytes += chunk.length;
+    if (!res.write(chunk)) {
+      controller.pause();
+      res.once('drain', () => controller.resume());
+    }
+  }
+
+  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
+    this.release();
+    this.exchange.complete(trailers);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error & { code?: string }): void {
+    this.release();
+    const reason = this.abortedReason;
+    if (reason && this.exchange.isRetryAbort(reason)) return;
+    if (this.exchange.isFinished) return;
+    const timedOut = this.perTryTimedOut || (reason !== undefined && this.exchange.isTimeoutAbort(reason));
+    const kind = classifyUpstreamError(err, timedOut);
+    const { cluster } = this.exchange.spec;
+    if (kind === 'connect-failure')
+      cluster.outlier.record(this.host, 'connect-failure', cluster.hosts.length);
+    this.exchange.attemptErrored(kind, err);
+  }
+
+  private releasePending(): void {
+    if (!this.pending) return;
+    this.pending = false;
+    this.exchange.spec.cluster.breaker.endPending();
+  }
+
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    clearTimeout(this.perTryTimer);
+    this.releasePending();
+    const { cluster } = this.exchange.spec;
+    cluster.inflight -= 1;
+    this.host.activeRequests -= 1;
+    cluster.breaker.endRequest();
+  }
+}
+
+function outlierOutcome(status: number): 'success' | 'http-5xx' | 'gateway-error' {
+  if (status === 502 || status === 503 || status === 504) return 'gateway-error';
+  return status >= 500 ? 'http-5xx' : 'success';
+}
+
+function hasKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
+}

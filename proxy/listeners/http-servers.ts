@@ -1,0 +1,86 @@
+import {
+  createServer as createHttp1Server,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { createServer as createHttp2Server, type Http2Server } from 'node:http2';
+import type { Duplex } from 'node:stream';
+import type { DownstreamRequest, DownstreamResponse } from '../http/downstream.js';
+
+export type HttpHandler = (req: DownstreamRequest, res: DownstreamResponse) => void;
+
+/**
+ * Downstream HTTP/1.1 and HTTP/2 servers that never listen themselves: listeners hand them
+ * accepted (and, for mTLS, decrypted) connections. Node's strict parser (llhttp) already refuses
+ * the request-smuggling vectors (Content-Length with Transfer-Encoding, duplicate or invalid
+ * Content-Length, bad header characters, obs-fold); `clientError` turns each into a 400 and a
+ * closed connection, and an oversized header block into 431, before anything is forwarded.
+ */
+export class HttpServers {
+  private readonly http1: Server;
+  private readonly http2: Http2Server;
+  private readonly upgrades: ((req: IncomingMessage, socket: Duplex, head: Buffer) => void) | undefined;
+
+  constructor(
+    handler: HttpHandler,
+    onUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void,
+  ) {
+    this.http1 = createHttp1Server(
+      {
+        // Idle client connections are cheap and reconnects are not: keep them longer than clients do.
+        keepAliveTimeout: 60_000,
+        headersTimeout: 30_000,
+        requestTimeout: 0,
+        insecureHTTPParser: false,
+        maxHeaderSize: 16 * 1024,
+      },
+      handler as unknown as (req: IncomingMessage, res: ServerResponse) => void,
+    );
+    this.http1.on('clientError', onClientError);
+    this.upgrades = onUpgrade;
+    if (onUpgrade) this.http1.on('upgrade', onUpgrade);
+    this.http2 = createHttp2Server({ maxHeaderListPairs: 256 }, handler as never);
+    this.http2.on('sessionError', () => undefined);
+  }
+
+  /** Serves an HTTP/1.1 connection. */
+  serveHttp1(socket: Duplex): void {
+    this.http1.emit('connection', socket);
+  }
+
+  /** Serves an HTTP/2 connection (TLS with ALPN h2, or plaintext with the h2c preface). */
+  serveHttp2(socket: Duplex): void {
+    this.http2.emit('connection', socket);
+  }
+
+  /** Plaintext: HTTP/2 when the client opens with the connection preface, else HTTP/1.1. */
+  serveSniffed(socket: Duplex, firstBytes: Buffer): void {
+    if (isHttp2Preface(firstBytes)) this.serveHttp2(socket);
+    else this.serveHttp1(socket);
+  }
+
+  /** Stops accepting requests on kept-alive connections and closes idle ones (drain). */
+  drain(): void {
+    this.http1.closeIdleConnections();
+    this.http1.close();
+    this.http2.close();
+  }
+
+  get hasUpgradeHandler(): boolean {
+    return this.upgrades !== undefined;
+  }
+}
+
+/** `PRI * HTTP/2.0`: an h2c client's first bytes. Pure. */
+export function isHttp2Preface(b: Buffer): boolean {
+  return b.length >= 3 && b[0] === 0x50 && b[1] === 0x52 && b[2] === 0x49;
+}
+
+function onClientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable) return void socket.destroy();
+  const status =
+    err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  socket.once('finish', () => socket.destroy());
+  socket.end(`HTTP/1.1 ${status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+}

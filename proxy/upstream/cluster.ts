@@ -1,0 +1,167 @@
+import { Pool, type Dispatcher } from 'undici';
+import type { Cluster, Endpoint } from '../config/generated/proxy-config.js';
+import type { Credentials } from '../identity/credentials.js';
+import { CircuitBreaker } from './circuit-breaker.js';
+import {
+  MESH_ALPN_HTTP,
+  MESH_ALPN_TCP,
+  meshTlsConnector,
+  plainConnector,
+  simpleTlsConnector,
+} from './connector.js';
+import { upstreamHost, type UpstreamHost } from './host.js';
+import { createLoadBalancer, type LoadBalancer } from './load-balancer.js';
+import { OutlierDetector } from './outlier-detection.js';
+
+export interface ClusterDependencies {
+  readonly credentials: () => Credentials | undefined;
+}
+
+/**
+ * Kept below the common 5 s server keep-alive default (Node's), and undici also honours a server's
+ * `Keep-Alive: timeout=` hint, so the proxy closes an idle upstream connection before the server
+ * does and never sends a request down a socket the server is closing (Istio's classic 503).
+ */
+const DEFAULT_IDLE_TIMEOUT_MS = 4_000;
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * One upstream cluster at runtime: its hosts, load balancer, circuit breaker, outlier detector and
+ * a connection pool per host. A configuration push that leaves the cluster's settings unchanged
+ * keeps this object (and so its pools, counters and ejections); see `sameSettings`.
+ */
+export class UpstreamCluster {
+  readonly name: string;
+  readonly breaker: CircuitBreaker;
+  readonly outlier: OutlierDetector;
+  hosts: readonly UpstreamHost[] = [];
+  /** Requests dispatched and not yet answered; beyond maxConnections they are pending. */
+  inflight = 0;
+  private balancer: LoadBalancer;
+  private readonly pools = new Map<string, Dispatcher>();
+  private readonly isAvailable = (h: UpstreamHost): boolean => !this.outlier.isEjected(h);
+
+  constructor(
+    readonly config: Cluster,
+    private readonly deps: ClusterDependencies,
+  ) {
+    this.name = config.name;
+    this.breaker = new CircuitBreaker(config.connectionPool);
+    this.outlier = new OutlierDetector(config.outlierDetection);
+    this.balancer = createLoadBalancer(config.loadBalancer, this.hosts);
+  }
+
+  /** Whether `next` can reuse this runtime object (same pools, limits and policies). Pure. */
+  sameSettings(next: Cluster): boolean {
+    return JSON.stringify(next) === JSON.stringify(this.config);
+  }
+
+  /** New endpoints; hosts whose address is unchanged keep their counters, removed ones close gracefully. */
+  setEndpoints(endpoints: readonly Endpoint[]): void {
+    const previous = new Map(this.hosts.map((h) => [h.key, h]));
+    const next = endpoints.map((e) => {
+      const host = previous.get(`${e.address}:${e.port}`);
+      return host && JSON.stringify(host.endpoint) === JSON.stringify(e) ? host : upstreamHost(e);
+    });
+    const kept = new Set(next.map((h) => h.key));
+    for (const key of previous.keys()) {
+      if (kept.has(key)) continue;
+      this.outlier.forget(key);
+      this.closePool(key);
+    }
+    this.hosts = next;
+    this.balancer = createLoadBalancer(this.config.loadBalancer, next);
+  }
+
+  /** A host for one attempt, skipping ejected ones; undefined when none is healthy (`UH`). */
+  pick(hashKey: string | undefined): UpstreamHost | undefined {
+    return this.balancer.pick(hashKey === undefined ? NO_HASH : { hashKey }, this.isAvailable);
+  }
+
+  get maxConnections(): number {
+    return this.config.connectionPool?.maxConnections ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** The connection pool for a host, created on first use. */
+  dispatcher(host: UpstreamHost): Dispatcher {
+    let pool = this.pools.get(host.key);
+    if (!pool) {
+      pool = this.createPool(host);
+      this.pools.set(host.key, pool);
+    }
+    return pool;
+  }
+
+  /** Whether connections to `host` carry mesh mTLS (for telemetry's connection_security_policy). */
+  usesMeshTls(host: UpstreamHost): boolean {
+    const mode = this.config.tls?.mode ?? 'DISABLE';
+    return mode === 'MESH' || (mode === 'AUTO' && host.endpoint.meshTls === true);
+  }
+
+  /** Lets in-flight requests finish, then closes every connection. */
+  async close(): Promise<void> {
+    const pools = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.allSettled(pools.map((p) => p.close()));
+  }
+
+  /** A connector for raw connections (TCP passthrough, WebSocket upgrades) to `host`. */
+  rawConnector(host: UpstreamHost): ReturnType<typeof plainConnector> {
+    return this.connector(host, this.config.connectionPool?.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+  }
+
+  private closePool(key: string): void {
+    const pool = this.pools.get(key);
+    if (!pool) return;
+    this.pools.delete(key);
+    void pool.close().catch(() => undefined);
+  }
+
+  private createPool(host: UpstreamHost): Dispatcher {
+    const limits = this.config.connectionPool ?? {};
+    const connectTimeoutMs = limits.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const http2 = this.config.protocol === 'http2' || this.config.protocol === 'grpc';
+    return new Pool(`http://${host.key}`, {
+      connections: Number.isFinite(this.maxConnections) ? this.maxConnections : null,
+      keepAliveTimeout: limits.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+      keepAliveMaxTimeout: limits.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+      ...(limits.maxRequestsPerConnection ? { maxRequestsPerClient: limits.maxRequestsPerConnection } : {}),
+      // The proxy enforces its own timeouts (route timeout, per-try timeout); undici's would race them.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      allowH2: http2 || this.usesMeshTls(host),
+      connect: this.connector(host, connectTimeoutMs),
+    });
+  }
+
+  private connector(host: UpstreamHost, connectTimeoutMs: number): ReturnType<typeof plainConnector> {
+    const tls = this.config.tls;
+    if (this.usesMeshTls(host)) {
+      const expected = host.endpoint.identity ? [host.endpoint.identity] : (tls?.subjectAltNames ?? []);
+      return meshTlsConnector({
+        credentials: this.deps.credentials,
+        sni: tls?.sni ?? istioSni(this.name),
+        expectedIdentities: expected,
+        alpn:
+          this.config.protocol === 'tcp' || this.config.protocol === 'tls' ? MESH_ALPN_TCP : MESH_ALPN_HTTP,
+        connectTimeoutMs,
+      });
+    }
+    if (tls?.mode === 'SIMPLE' || tls?.mode === 'MUTUAL')
+      return simpleTlsConnector(tls.sni, tls.insecureSkipVerify === true, connectTimeoutMs);
+    return plainConnector(connectTimeoutMs);
+  }
+}
+
+const NO_HASH = Object.freeze({});
+
+/** Istio's mesh SNI: `outbound|9080|v1|reviews.ns.svc.cluster.local` → `outbound_.9080_.v1_.reviews...`. */
+export function istioSni(clusterName: string): string {
+  return clusterName.split('|').join('_.');
+}
+
+/** The service port a mesh SNI names (how an inbound proxy without capture knows the target port). */
+export function portOfSni(sni: string | undefined | false): number | undefined {
+  const m = sni ? /^outbound_\.(\d+)_\./.exec(sni) : null;
+  return m ? Number(m[1]) : undefined;
+}
