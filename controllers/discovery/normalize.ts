@@ -99,7 +99,7 @@ export function fromWorkloadEntry(we: WorkloadEntry): Workload | undefined {
     labels,
     meshTls: labels[TLS_MODE_LABEL] !== 'disabled',
     ...(spec.serviceAccount ? { serviceAccount: spec.serviceAccount } : {}),
-    ...(spec.ports ? { ports: { ...spec.ports } } : {}),
+    ...(spec.ports ? { ports: { ...spec.ports }, portsByServicePortName: true } : {}),
     ...(spec.weight !== undefined ? { weight: spec.weight } : {}),
     ...(spec.locality ? { locality: spec.locality } : {}),
   };

@@ -13,8 +13,10 @@ export function serviceWorkloads(service: MeshService, workloads: readonly Workl
   return [...selected, ...(service.staticEndpoints ?? [])];
 }
 
-/** Where a workload serves a service port: the numeric targetPort, its named port, or the service port. Pure. */
+/** Where a workload serves a service port: a WorkloadEntry port mapped by the port name, the numeric targetPort, its named port, or the service port. Pure. */
 export function workloadPort(workload: Workload, port: ServicePort): number | undefined {
+  const mapped = workload.portsByServicePortName && port.name ? workload.ports?.[port.name] : undefined;
+  if (mapped !== undefined) return mapped;
   if (typeof port.targetPort === 'number') return port.targetPort;
   if (typeof port.targetPort === 'string') return workload.ports?.[port.targetPort];
   return (port.name ? workload.ports?.[port.name] : undefined) ?? port.port;

@@ -48,6 +48,11 @@ export interface Workload {
   readonly serviceAccount?: string;
   /** Named ports (WorkloadEntry `ports`, container port names). */
   readonly ports?: Readonly<Record<string, number>>;
+  /**
+   * A WorkloadEntry's `ports` keep Istio's meaning: service port name → this endpoint's port, which
+   * wins over the Service's targetPort (the API server always fills targetPort in).
+   */
+  readonly portsByServicePortName?: boolean;
   readonly weight?: number;
   readonly locality?: string;
   /** Runs a Weft proxy: accepts mesh mTLS and has a SPIFFE identity. */

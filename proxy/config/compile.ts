@@ -36,6 +36,8 @@ export interface CompiledConfig {
   readonly outbound: ReadonlyMap<number, ActiveListener>;
   readonly inbound: ReadonlyMap<number, ActiveListener>;
   readonly gateway: ReadonlyMap<number, ActiveListener>;
+  /** Outbound listeners bound to a service address (`<address>:<port>`), reached through traffic capture. */
+  readonly outboundByAddress: ReadonlyMap<string, ActiveListener>;
   readonly clusters: ReadonlyMap<string, UpstreamCluster>;
   readonly authorizer: Authorizer;
   readonly mtls: InboundMtls;
@@ -90,14 +92,23 @@ export function compileConfig(
     inbound: new Map<number, ActiveListener>(),
     gateway: new Map<number, ActiveListener>(),
   } as const;
+  const outboundByAddress = new Map<string, ActiveListener>();
   config.listeners.forEach((l, i) => {
     const routes = l.routeConfig === undefined ? undefined : routeTables.get(l.routeConfig);
     if (l.routeConfig !== undefined && !routes)
       throw new ConfigError(`listeners[${i}].routeConfig`, `no RouteConfiguration named "${l.routeConfig}"`);
-    const byPort: Map<number, ActiveListener> = listeners[l.direction];
-    if (byPort.has(l.port))
-      throw new ConfigError(`listeners[${i}].port`, `two ${l.direction} listeners on port ${l.port}`);
-    byPort.set(l.port, { config: l, routes });
+    // Outbound TCP listeners are per service address (Istio's per-VIP listeners): several share a port.
+    const byAddress = l.direction === 'outbound' && l.address !== undefined;
+    const key = byAddress ? `${l.address}:${l.port}` : l.port;
+    const table: Map<number | string, ActiveListener> = byAddress
+      ? outboundByAddress
+      : listeners[l.direction];
+    if (table.has(key))
+      throw new ConfigError(
+        `listeners[${i}].port`,
+        `two ${l.direction} listeners on ${byAddress ? key : `port ${key}`}`,
+      );
+    table.set(key, { config: l, routes });
   });
   let authorizer: Authorizer;
   try {
@@ -109,7 +120,15 @@ export function compileConfig(
   }
   const { clusters, retired } = clusterRuntimes(config, previous, deps);
   return {
-    compiled: { raw: config, ...listeners, clusters, authorizer, mtls: config.security.mtls, retryPolicies },
+    compiled: {
+      raw: config,
+      ...listeners,
+      outboundByAddress,
+      clusters,
+      authorizer,
+      mtls: config.security.mtls,
+      retryPolicies,
+    },
     retired,
   };
 }

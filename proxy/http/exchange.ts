@@ -162,7 +162,7 @@ export class UpstreamExchange {
     this.localReply(
       503,
       flag + urx,
-      `upstream connect error or disconnect/reset before headers. reset reason: ${reason}`,
+      `upstream connect error or disconnect/reset before headers. reset reason: ${reason}${kind === 'connect-failure' ? `, transport failure reason: ${err.message}` : ''}`,
     );
   }
 

@@ -93,6 +93,11 @@ class RequestContext {
     const config = this.options.config();
     if (!config)
       return this.localReply(503, ResponseFlag.noHealthyUpstream, 'the proxy has no configuration yet');
+    // The body is re-framed upstream, so a transfer coding other than chunked (`gzip, chunked`)
+    // would be silently dropped: refuse it, as Envoy does (RFC 9112 §6.1).
+    const te = headerValue(this.req.headers['transfer-encoding']);
+    if (te !== undefined && te.trim().toLowerCase() !== 'chunked')
+      return this.localReply(501, ResponseFlag.none, 'unsupported transfer encoding');
     if (this.options.direction === 'inbound' && !this.admitInbound(config)) return;
     const routeRequest: RouteRequest = {
       authority: this.authority,
@@ -232,6 +237,10 @@ class RequestContext {
     }
     if (!wantReplay || chunked || length > REPLAYABLE_BODY_BYTES) {
       this.req.on('data', (c: Buffer) => (this.requestBytes += c.length));
+      // A 'data' listener switches the body to flowing: chunks arriving before the upstream
+      // connection reads the body would be emitted to this counter only, and lost. The exchange
+      // resumes it when it starts sending.
+      this.req.pause();
       return start(this.req);
     }
     const chunks: Buffer[] = [];

@@ -38,6 +38,9 @@ export class HttpServers {
       handler as unknown as (req: IncomingMessage, res: ServerResponse) => void,
     );
     this.http1.on('clientError', onClientError);
+    // Node tracks connections (for closeIdleConnections on drain, and for headersTimeout) only from
+    // 'listening' on; this server never listens, so start the tracking here.
+    this.http1.emit('listening');
     this.upgrades = onUpgrade;
     if (onUpgrade) this.http1.on('upgrade', onUpgrade);
     this.http2 = createHttp2Server({ maxHeaderListPairs: 256 }, handler as never);

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { ActiveListener, CompiledConfig } from '../config/compile.js';
 import type { Credentials } from '../identity/credentials.js';
@@ -30,6 +30,9 @@ const SERVER_ALPN = [...MESH_ALPN_HTTP, ...MESH_ALPN_TCP];
  * proxies TCP to the application.
  */
 export class InboundListener {
+  private tls: TlsServer | undefined;
+  private tlsCredentials: Credentials | undefined;
+
   constructor(private readonly options: InboundListenerOptions) {}
 
   accept(socket: Socket): void {
@@ -55,27 +58,41 @@ export class InboundListener {
   private terminateTls(socket: Socket): void {
     const creds = this.options.credentials();
     if (!creds) return void socket.destroy();
-    const tls = new TLSSocket(socket, {
-      isServer: true,
-      secureContext: creds.context,
+    this.tlsServer(creds).emit('connection', socket);
+  }
+
+  /**
+   * A tls.Server that never listens: connections are handed to it, and it does for them what a
+   * TLSSocket made by hand does not: verify the client certificate (`authorized`, and destroy when it
+   * fails), finish the handshake state HTTP/2 waits on, and bound the handshake's duration.
+   * Its certificate follows the workload's: a rotation is applied before the next handshake.
+   */
+  private tlsServer(creds: Credentials): TlsServer {
+    if (this.tls && this.tlsCredentials === creds) return this.tls;
+    const context = { cert: creds.certChainPem, key: creds.keyPem, ca: creds.rootPem };
+    this.tlsCredentials = creds;
+    if (this.tls) {
+      this.tls.setSecureContext(context);
+      return this.tls;
+    }
+    const server = createTlsServer({
+      ...context,
       requestCert: true,
       rejectUnauthorized: true,
       ALPNProtocols: SERVER_ALPN,
     });
-    tls.once('secure', () => {
-      // A TLSSocket made by hand does not enforce rejectUnauthorized itself, unlike tls.Server.
-      if (!tls.authorized) {
-        this.options.onRefused('tls-handshake');
-        return void tls.destroy();
-      }
+    server.on('secureConnection', (tls: TLSSocket) => {
       const peer = peerSpiffeId(tls.getPeerCertificate());
       const port = portOfSni(tls.servername ?? undefined);
       this.route(tls, undefined, port, true, peer);
     });
-    tls.on('error', () => {
+    // Handshake failures, including a client certificate the mesh root did not sign (or none).
+    server.on('tlsClientError', (_err, tls) => {
       this.options.onRefused('tls-handshake');
       tls.destroy();
     });
+    this.tls = server;
+    return server;
   }
 
   private route(

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { outboundConfig, route, send, startTestProxy, startUpstream, type TestProxy, type Upstream } from '../helpers/proxy.js';
+import {
+  outboundConfig,
+  route,
+  send,
+  startTestProxy,
+  startUpstream,
+  type TestProxy,
+  type Upstream,
+} from '../helpers/proxy.js';
 
 describe('weft-proxy routing, through a real proxy to real upstreams', () => {
   let v1: Upstream;

@@ -183,7 +183,7 @@ export function outboundConfig(
     })),
     endpoints: clusters.map((c) => ({
       cluster: c.name,
-      endpoints: c.endpoints as ProxyConfig['endpoints'][number]['endpoints'],
+      endpoints: c.endpoints,
     })),
     security: { mtls: { mode: 'PERMISSIVE' }, authorization: { deny: [], allow: [], audit: [] } },
     ...extra,

@@ -1,0 +1,537 @@
+import assert from 'node:assert/strict';
+import {
+  connect as netConnect,
+  createServer as createNetServer,
+  type AddressInfo,
+  type Server,
+} from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import type { AuthorizationPolicies, ProxyConfig } from '../../proxy/config/generated/proxy-config.js';
+import {
+  outboundConfig,
+  route,
+  scrape,
+  send,
+  SERVICE,
+  SERVICE_PORT,
+  startTestProxy,
+  startUpstream,
+  TestMeshPki,
+  type TestProxy,
+  type Upstream,
+} from '../helpers/proxy.js';
+import { waitUntil } from '../helpers/wait.js';
+
+const CLIENT_ID = 'spiffe://cluster.local/ns/default/sa/client';
+const SVC_ID = 'spiffe://cluster.local/ns/default/sa/svc';
+const OTHER_ID = 'spiffe://cluster.local/ns/default/sa/other';
+const SVC_CLUSTER = `outbound|${SERVICE_PORT}||${SERVICE}`;
+const INBOUND_CLUSTER = `inbound|${SERVICE_PORT}||`;
+const TCP_PORT = 9000;
+const TCP_CLUSTER = `inbound|${TCP_PORT}||`;
+const NO_POLICIES: AuthorizationPolicies = { deny: [], allow: [], audit: [] };
+
+type MtlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
+type Identity = ReturnType<TestMeshPki['workload']>;
+
+/** The sidecar of `svc`: one inbound HTTP listener on 9080 routing everything to the local app. */
+function serverSidecar(appPort: number, mode: MtlsMode, authorization = NO_POLICIES): ProxyConfig {
+  return {
+    version: 'weft.proxy/v1',
+    node: {
+      id: 'svc.default',
+      role: 'sidecar',
+      namespace: 'default',
+      workload: 'svc',
+      labels: { app: 'svc', version: 'v1' },
+    },
+    listeners: [
+      {
+        name: `inbound|${SERVICE_PORT}`,
+        direction: 'inbound',
+        port: SERVICE_PORT,
+        protocol: 'http',
+        routeConfig: `inbound|${SERVICE_PORT}`,
+      },
+    ],
+    routes: [
+      {
+        name: `inbound|${SERVICE_PORT}`,
+        virtualHosts: [
+          {
+            name: `inbound|http|${SERVICE_PORT}`,
+            domains: ['*'],
+            routes: [route('default', { clusters: [{ cluster: INBOUND_CLUSTER, weight: 100 }] })],
+          },
+        ],
+      },
+    ],
+    clusters: [{ name: INBOUND_CLUSTER, type: 'static', protocol: 'http' }],
+    endpoints: [{ cluster: INBOUND_CLUSTER, endpoints: [{ address: '127.0.0.1', port: appPort }] }],
+    security: { mtls: { mode }, authorization },
+  };
+}
+
+/** The sidecar of `svc` for a TCP workload: one inbound TCP listener on 9000 to the local app. */
+function tcpServerSidecar(appPort: number, mode: MtlsMode): ProxyConfig {
+  return {
+    version: 'weft.proxy/v1',
+    node: { id: 'db.default', role: 'sidecar', namespace: 'default', workload: 'db', labels: { app: 'db' } },
+    listeners: [
+      {
+        name: `inbound|${TCP_PORT}`,
+        direction: 'inbound',
+        port: TCP_PORT,
+        protocol: 'tcp',
+        tcpRoute: { clusters: [{ cluster: TCP_CLUSTER, weight: 100 }] },
+      },
+    ],
+    routes: [],
+    clusters: [{ name: TCP_CLUSTER, type: 'static', protocol: 'tcp' }],
+    endpoints: [{ cluster: TCP_CLUSTER, endpoints: [{ address: '127.0.0.1', port: appPort }] }],
+    security: { mtls: { mode }, authorization: NO_POLICIES },
+  };
+}
+
+/** The sidecar of `client`: svc's cluster is mesh mTLS to B's inbound port, expecting `expectedIdentity`. */
+function clientSidecar(serverInboundPort: number, expectedIdentity: string): ProxyConfig {
+  return outboundConfig(
+    [route('default/svc', { clusters: [{ cluster: SVC_CLUSTER, weight: 100 }] })],
+    [
+      {
+        name: SVC_CLUSTER,
+        tls: { mode: 'MESH' },
+        endpoints: [
+          { address: '127.0.0.1', port: serverInboundPort, identity: expectedIdentity, meshTls: true },
+        ],
+      },
+    ],
+  );
+}
+
+/** The sum of a Prometheus metric's samples whose labels include `labels`. */
+function metricValue(exposition: string, metric: string, labels: Record<string, string>): number {
+  let sum = 0;
+  for (const line of exposition.split('\n')) {
+    if (!line.startsWith(`${metric}{`)) continue;
+    const close = line.lastIndexOf('}');
+    const seen = new Map<string, string>();
+    for (const m of line.slice(metric.length + 1, close).matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) {
+      seen.set(m[1]!, m[2]!);
+    }
+    if (Object.entries(labels).every(([k, v]) => seen.get(k) === v)) sum += Number(line.slice(close + 1));
+  }
+  return sum;
+}
+
+/** Waits until the metric (summed over series matching `labels`) reaches at least `atLeast`. */
+async function metricReaches(
+  port: number,
+  metric: string,
+  labels: Record<string, string>,
+  atLeast: number,
+): Promise<void> {
+  await waitUntil(`${metric} ${JSON.stringify(labels)} >= ${atLeast}`, async () => {
+    const text = await scrape(port);
+    const value = metricValue(text, metric, labels);
+    return {
+      done: value >= atLeast,
+      state: `${value}\n${text
+        .split('\n')
+        .filter((l) => l.startsWith(metric))
+        .join('\n')}`,
+    };
+  });
+}
+
+/** What a raw plaintext exchange came to: bytes received before the connection closed, and any error. */
+interface RawOutcome {
+  data: string;
+  error: string | undefined;
+}
+
+/** Writes `bytes` to a fresh connection and collects everything received until the peer closes it. */
+function rawExchange(port: number, bytes: string): Promise<RawOutcome> {
+  return new Promise((resolve) => {
+    const socket = netConnect({ host: '127.0.0.1', port });
+    let data = '';
+    let error: string | undefined;
+    socket.setEncoding('latin1');
+    socket.on('data', (c: string) => (data += c));
+    socket.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
+    socket.on('close', () => resolve({ data, error }));
+    socket.on('connect', () => socket.write(bytes));
+  });
+}
+
+const PLAIN_GET = `GET /plain HTTP/1.1\r\nHost: svc:${SERVICE_PORT}\r\nConnection: close\r\n\r\n`;
+
+describe('weft-proxy security: client → proxy A → mesh mTLS → proxy B → app', () => {
+  const pki = new TestMeshPki();
+  const foreignPki = new TestMeshPki();
+  const clientIdentity = pki.workload('default', 'client');
+  const svcIdentity = pki.workload('default', 'svc');
+  const otherIdentity = pki.workload('default', 'other');
+  /** A certificate for the client's identity, but signed by a root B does not trust. */
+  const foreignIdentity: Identity = {
+    ...foreignPki.workload('default', 'client'),
+    root: clientIdentity.root,
+  };
+  const stops: (() => Promise<void>)[] = [];
+
+  let app: Upstream;
+
+  async function proxy(config: ProxyConfig, identity?: Identity): Promise<TestProxy> {
+    const p = await startTestProxy(config, identity ? { identity } : {});
+    stops.push(() => p.stop());
+    return p;
+  }
+
+  before(async () => {
+    app = await startUpstream('svc');
+    stops.push(() => app.close());
+  });
+
+  after(async () => {
+    await Promise.all(stops.map((stop) => stop()));
+  });
+
+  describe('mesh mTLS between the two proxies', () => {
+    let b: TestProxy;
+    let a: TestProxy;
+
+    before(async () => {
+      b = await proxy(serverSidecar(app.port, 'STRICT'), svcIdentity);
+      a = await proxy(clientSidecar(b.inbound, SVC_ID), clientIdentity);
+    });
+
+    it('carries a request to the app, and both proxies report it with Istio labels', async () => {
+      const before = app.received.length;
+      const res = await send(a.outbound, '/hello', { headers: { 'x-test': 'mtls' } });
+      assert.equal(res.status, 200);
+      assert.equal(res.body, 'hello from svc\n');
+      assert.equal(app.received.length, before + 1);
+      const seen = app.received.at(-1)!;
+      assert.equal(seen.url, '/hello');
+      assert.equal(seen.headers['x-test'], 'mtls');
+      assert.equal(seen.headers['x-weft-peer'], undefined, 'the peer-metadata header is stripped by B');
+
+      await metricReaches(
+        b.metrics,
+        'weft_requests_total',
+        {
+          reporter: 'destination',
+          source_principal: CLIENT_ID,
+          source_workload: 'client',
+          source_workload_namespace: 'default',
+          source_app: 'client',
+          destination_principal: SVC_ID,
+          destination_workload: 'svc',
+          connection_security_policy: 'mutual_tls',
+          response_code: '200',
+        },
+        1,
+      );
+      await metricReaches(
+        a.metrics,
+        'weft_requests_total',
+        {
+          reporter: 'source',
+          source_workload: 'client',
+          source_principal: CLIENT_ID,
+          destination_service: SERVICE,
+          destination_principal: SVC_ID,
+          response_code: '200',
+        },
+        1,
+      );
+    });
+
+    it('refuses to send a request to an endpoint whose certificate names another identity (503 UF)', async () => {
+      const wrong = await proxy(clientSidecar(b.inbound, OTHER_ID), clientIdentity);
+      const before = app.received.length;
+      const res = await send(wrong.outbound, '/secure-naming');
+      assert.equal(res.status, 503);
+      assert.match(res.body, /connection failure/);
+      assert.equal(app.received.length, before, 'the app must not see the request');
+      await metricReaches(
+        wrong.metrics,
+        'weft_requests_total',
+        { reporter: 'source', response_code: '503', response_flags: 'UF' },
+        1,
+      );
+    });
+
+    it('B refuses a peer whose certificate comes from a root it does not trust', async () => {
+      const refusedBefore = metricValue(await scrape(b.metrics), 'weft_proxy_connections_refused_total', {
+        reason: 'tls-handshake',
+      });
+      const foreign = await proxy(clientSidecar(b.inbound, SVC_ID), foreignIdentity);
+      const before = app.received.length;
+      const res = await send(foreign.outbound, '/foreign');
+      assert.equal(res.status, 503);
+      assert.equal(app.received.length, before, 'the app must not see the request');
+      await metricReaches(
+        b.metrics,
+        'weft_proxy_connections_refused_total',
+        { reason: 'tls-handshake' },
+        refusedBefore + 1,
+      );
+    });
+
+    it('B refuses a TLS client that presents no certificate at all', async () => {
+      const before = app.received.length;
+      const outcome = await new Promise<RawOutcome>((resolve) => {
+        const socket = tlsConnect({
+          host: '127.0.0.1',
+          port: b.inbound,
+          ca: readFileSync(clientIdentity.root),
+          servername: `outbound_.${SERVICE_PORT}_._.${SERVICE}`,
+          ALPNProtocols: ['http/1.1'],
+          checkServerIdentity: () => undefined,
+        });
+        let data = '';
+        let error: string | undefined;
+        socket.setEncoding('latin1');
+        socket.on('data', (c: string) => (data += c));
+        socket.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
+        socket.on('close', () => resolve({ data, error }));
+        socket.on('secureConnect', () => socket.write(PLAIN_GET));
+      });
+      assert.equal(outcome.data, '', `no response expected, got ${JSON.stringify(outcome.data)}`);
+      assert.equal(app.received.length, before);
+    });
+  });
+
+  describe('PeerAuthentication modes on B', () => {
+    it('STRICT refuses plaintext: the connection closes without any response', async () => {
+      const b = await proxy(serverSidecar(app.port, 'STRICT'), svcIdentity);
+      const before = app.received.length;
+      const outcome = await rawExchange(b.inbound, PLAIN_GET);
+      assert.equal(outcome.data, '', `no response expected, got ${JSON.stringify(outcome.data)}`);
+      assert.equal(app.received.length, before);
+      await metricReaches(
+        b.metrics,
+        'weft_proxy_connections_refused_total',
+        { reason: 'plaintext-in-strict' },
+        1,
+      );
+    });
+
+    it('PERMISSIVE accepts both plaintext and mesh mTLS, and says which in its metrics', async () => {
+      const b = await proxy(serverSidecar(app.port, 'PERMISSIVE'), svcIdentity);
+      const a = await proxy(clientSidecar(b.inbound, SVC_ID), clientIdentity);
+
+      const plain = await rawExchange(b.inbound, PLAIN_GET);
+      assert.match(plain.data, /^HTTP\/1\.1 200 /);
+      assert.match(plain.data, /hello from svc/);
+      assert.equal(app.received.at(-1)?.url, '/plain');
+
+      const res = await send(a.outbound, '/mtls');
+      assert.equal(res.status, 200);
+      assert.equal(app.received.at(-1)?.url, '/mtls');
+
+      await metricReaches(
+        b.metrics,
+        'weft_requests_total',
+        { reporter: 'destination', connection_security_policy: 'none', source_principal: 'unknown' },
+        1,
+      );
+      await metricReaches(
+        b.metrics,
+        'weft_requests_total',
+        { reporter: 'destination', connection_security_policy: 'mutual_tls', source_principal: CLIENT_ID },
+        1,
+      );
+    });
+
+    it('DISABLE accepts plaintext, and a mesh mTLS client cannot connect (503 UF)', async () => {
+      const b = await proxy(serverSidecar(app.port, 'DISABLE'), svcIdentity);
+      const plain = await rawExchange(b.inbound, PLAIN_GET);
+      assert.match(plain.data, /^HTTP\/1\.1 200 /);
+
+      const a = await proxy(clientSidecar(b.inbound, SVC_ID), clientIdentity);
+      const before = app.received.length;
+      const res = await send(a.outbound, '/mtls-to-disable');
+      assert.equal(res.status, 503);
+      assert.equal(app.received.length, before);
+      await metricReaches(
+        a.metrics,
+        'weft_requests_total',
+        { reporter: 'source', response_code: '503', response_flags: 'UF' },
+        1,
+      );
+    });
+  });
+
+  describe('AuthorizationPolicy on B', () => {
+    let b: TestProxy;
+    let a: TestProxy;
+    let other: TestProxy;
+
+    before(async () => {
+      b = await proxy(
+        serverSidecar(app.port, 'PERMISSIVE', {
+          deny: [{ name: 'default/deny-admin', rules: [{ to: [{ paths: { values: ['/admin*'] } }] }] }],
+          allow: [
+            {
+              name: 'default/allow-client-get',
+              rules: [
+                {
+                  from: [{ principals: { values: ['cluster.local/ns/default/sa/client'] } }],
+                  to: [{ methods: { values: ['GET'] } }],
+                },
+              ],
+            },
+          ],
+          audit: [],
+        }),
+        svcIdentity,
+      );
+      a = await proxy(clientSidecar(b.inbound, SVC_ID), clientIdentity);
+      other = await proxy(clientSidecar(b.inbound, SVC_ID), otherIdentity);
+    });
+
+    it('allows GET from the allowed principal', async () => {
+      const before = app.received.length;
+      const res = await send(a.outbound, '/items');
+      assert.equal(res.status, 200);
+      assert.equal(app.received.length, before + 1);
+    });
+
+    it('denies POST from the allowed principal with 403 "RBAC: access denied"', async () => {
+      const before = app.received.length;
+      const res = await send(a.outbound, '/items', { method: 'POST', body: 'x' });
+      assert.equal(res.status, 403);
+      assert.equal(res.body, 'RBAC: access denied');
+      assert.equal(app.received.length, before);
+      await metricReaches(
+        b.metrics,
+        'weft_requests_total',
+        {
+          reporter: 'destination',
+          source_principal: CLIENT_ID,
+          response_code: '403',
+          response_flags: 'RBAC',
+        },
+        1,
+      );
+    });
+
+    it('DENY on /admin* wins over the ALLOW', async () => {
+      const before = app.received.length;
+      const res = await send(a.outbound, '/admin/users');
+      assert.equal(res.status, 403);
+      assert.equal(res.body, 'RBAC: access denied');
+      assert.equal(app.received.length, before);
+    });
+
+    it('denies a client running as another identity', async () => {
+      const before = app.received.length;
+      const res = await send(other.outbound, '/items');
+      assert.equal(res.status, 403);
+      assert.equal(res.body, 'RBAC: access denied');
+      assert.equal(app.received.length, before);
+    });
+
+    it('denies plaintext under PERMISSIVE: it has no principal to match', async () => {
+      const before = app.received.length;
+      const res = await send(b.inbound, '/items');
+      assert.equal(res.status, 403);
+      assert.equal(res.body, 'RBAC: access denied');
+      assert.equal(app.received.length, before);
+    });
+  });
+
+  describe('TCP passthrough on B to a server-first application', () => {
+    const BANNER = '220 db.default ready\r\n';
+    let db: Server;
+    let b: TestProxy;
+
+    before(async () => {
+      // Speaks first, as SMTP and MySQL do, then echoes.
+      db = createNetServer((s) => {
+        s.on('error', () => s.destroy());
+        s.write(BANNER);
+        s.pipe(s);
+      });
+      await new Promise<void>((r) => db.listen(0, '127.0.0.1', () => r()));
+      stops.push(
+        () =>
+          new Promise<void>((r) => {
+            db.close(() => r());
+          }),
+      );
+      b = await proxy(tcpServerSidecar((db.address() as AddressInfo).port, 'PERMISSIVE'), svcIdentity);
+    });
+
+    /** Reads from a socket until `expected` bytes have arrived. */
+    function readUntil(socket: NodeJS.ReadableStream, length: number): Promise<string> {
+      return new Promise((resolve, reject) => {
+        let got = '';
+        const onData = (c: Buffer | string): void => {
+          got += c.toString();
+          if (got.length < length) return;
+          socket.removeListener('data', onData);
+          resolve(got);
+        };
+        socket.on('data', onData);
+        socket.once('error', reject);
+        socket.once('close', () => reject(new Error(`closed after ${JSON.stringify(got)}`)));
+      });
+    }
+
+    it('a plaintext client receives the banner without speaking first, and bytes echo both ways', async () => {
+      const before = metricValue(await scrape(b.metrics), 'weft_tcp_connections_opened_total', {
+        reporter: 'destination',
+      });
+      const socket = netConnect({ host: '127.0.0.1', port: b.inbound });
+      socket.setEncoding('latin1');
+      try {
+        assert.equal(await readUntil(socket, BANNER.length), BANNER);
+        const payload = 'x'.repeat(200_000) + '\n';
+        const echoed = readUntil(socket, payload.length);
+        socket.write(payload);
+        assert.equal((await echoed).length, payload.length);
+      } finally {
+        socket.destroy();
+      }
+      await metricReaches(
+        b.metrics,
+        'weft_tcp_connections_opened_total',
+        { reporter: 'destination', connection_security_policy: 'none' },
+        before + 1,
+      );
+    });
+
+    it('over mesh mTLS (ALPN weft-tcp), the peer is known and reported', async () => {
+      const socket = tlsConnect({
+        host: '127.0.0.1',
+        port: b.inbound,
+        cert: readFileSync(clientIdentity.certChain),
+        key: readFileSync(clientIdentity.key),
+        ca: readFileSync(clientIdentity.root),
+        servername: `outbound_.${TCP_PORT}_._.db.default.svc.cluster.local`,
+        ALPNProtocols: ['weft-tcp'],
+        checkServerIdentity: () => undefined,
+      });
+      socket.setEncoding('latin1');
+      try {
+        assert.equal(await readUntil(socket, BANNER.length), BANNER);
+        const echoed = readUntil(socket, 5);
+        socket.write('ping\n');
+        assert.equal(await echoed, 'ping\n');
+      } finally {
+        socket.destroy();
+      }
+      await metricReaches(
+        b.metrics,
+        'weft_tcp_connections_opened_total',
+        { reporter: 'destination', connection_security_policy: 'mutual_tls', source_principal: CLIENT_ID },
+        1,
+      );
+    });
+  });
+});
