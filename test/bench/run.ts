@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { repoRoot } from '../cluster/paths.js';
 import { controlPlaneSuite } from './control-plane.js';
 import { operatorSuite } from './operator.js';
+import { proxySuite } from './proxy.js';
 import { translateSuite } from './translate.js';
 import type { BenchOptions, SuiteResult } from './suite.js';
 
@@ -15,6 +16,7 @@ import type { BenchOptions, SuiteResult } from './suite.js';
 const suites: Record<string, (options: BenchOptions) => Promise<SuiteResult>> = {
   'control-plane': controlPlaneSuite,
   operator: operatorSuite,
+  proxy: proxySuite,
   translate: translateSuite,
 };
 
