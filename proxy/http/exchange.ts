@@ -47,6 +47,8 @@ export class UpstreamExchange {
   private attempt = 0;
   private current: AttemptHandler | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** The retry back-off in progress: between two attempts, no attempt for a timeout to abort. */
+  private backoff: NodeJS.Timeout | undefined;
   private timedOut = false;
   private finished = false;
   private retried = false;
@@ -132,12 +134,19 @@ export class UpstreamExchange {
     if (!this.spec.retry.shouldRetry(outcome) || !this.takeRetry()) return false;
     this.retried = true;
     const delay = this.spec.retry.backoffMs(this.attempt, Math.random());
-    setTimeout(() => {
-      this.spec.budget.end();
-      this.spec.cluster.breaker.endRetry();
+    this.backoff = setTimeout(() => {
+      this.endBackoff();
       if (!this.finished) this.dispatch();
     }, delay);
     return true;
+  }
+
+  /** The back-off is over (or cut short): its retry slot goes back to the budget and the breaker. */
+  private endBackoff(): void {
+    clearTimeout(this.backoff);
+    this.backoff = undefined;
+    this.spec.budget.end();
+    this.spec.cluster.breaker.endRetry();
   }
 
   attemptErrored(kind: UpstreamErrorKind, err: Error): void {
@@ -190,6 +199,16 @@ export class UpstreamExchange {
   private onRouteTimeout(): void {
     this.timedOut = true;
     if (this.res.headersSent) return;
+    // During a retry back-off there is no attempt to abort: answer now, or the retry would start
+    // after the timeout and run unbounded.
+    if (this.backoff) {
+      this.endBackoff();
+      return this.localReply(
+        504,
+        `${ResponseFlag.upstreamTimeout},${ResponseFlag.retriesExhausted}`,
+        'upstream request timeout',
+      );
+    }
     this.current?.abort(new TimeoutAbort('route timeout'));
   }
 
