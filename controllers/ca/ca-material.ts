@@ -1,5 +1,6 @@
-import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { X509Certificate, createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import forge from 'node-forge';
+import { randomSerialHex } from './issue.js';
 
 /**
  * The mesh certificate authority's material, as Istio's plug-in CA Secret lays it out, whether the
@@ -26,7 +27,7 @@ export function createSelfSignedCa(trustDomain: string, ttlMs: number, now = new
   const key = forge.pki.privateKeyFromPem(keyPem);
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
-  cert.serialNumber = '00' + randomBytes(16).toString('hex');
+  cert.serialNumber = randomSerialHex();
   cert.validity.notBefore = new Date(now.getTime() - 5 * 60_000);
   cert.validity.notAfter = new Date(now.getTime() + ttlMs);
   const subject = [

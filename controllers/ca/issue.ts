@@ -24,14 +24,24 @@ export function generateRsaKeyPem(): string {
   }) as string;
 }
 
+/**
+ * A positive 16-byte certificate serial in minimal DER form: the first byte is 0x01–0x7f, so it is
+ * neither negative nor padded. (A `00` prefix before a byte below 0x80 is illegal DER padding, which
+ * OpenSSL 3 refuses to parse: half of all serials made that way.)
+ */
+export function randomSerialHex(): string {
+  const bytes = randomBytes(16);
+  bytes[0] = (bytes[0]! & 0x7f) | 0x01;
+  return bytes.toString('hex');
+}
+
 /** Issues a certificate for `req`, signed by `issuer` (self-signed when no issuer is given). */
 export function issueCertificate(req: CertificateRequest, issuer?: KeyPair): KeyPair {
   const keyPem = generateRsaKeyPem();
   const key = forge.pki.privateKeyFromPem(keyPem);
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
-  // Positive 16-byte serial: the leading 0x00 keeps it from being read as negative.
-  cert.serialNumber = '00' + randomBytes(16).toString('hex');
+  cert.serialNumber = randomSerialHex();
   const now = new Date();
   cert.validity.notBefore = new Date(now.getTime() - 60_000);
   cert.validity.notAfter = new Date(now.getTime() + req.validDays * 86_400_000);

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import forge from 'node-forge';
+import { randomSerialHex } from './issue.js';
 
 /** A workload identity, taken from the authenticated caller, never from the CSR. */
 export interface WorkloadIdentity {
@@ -71,7 +71,7 @@ export function signWorkloadCsr(
   const caCert = forge.pki.certificateFromPem(ca.certPem);
   const cert = forge.pki.createCertificate();
   cert.publicKey = csr.publicKey!;
-  cert.serialNumber = '00' + randomBytes(16).toString('hex');
+  cert.serialNumber = randomSerialHex();
   cert.validity.notBefore = new Date(now.getTime() - 60_000);
   cert.validity.notAfter = new Date(now.getTime() + ttlMs);
   cert.setSubject([{ name: 'organizationName', value: identity.trustDomain }]);

@@ -23,7 +23,7 @@ const LIMIT = { timeout: 60_000 };
  * a real proxy to real upstreams on loopback.
  */
 
-type Response = Awaited<ReturnType<typeof send>>;
+type Reply = Awaited<ReturnType<typeof send>>;
 
 /** Sum of the `weft_requests_total` samples whose labels include every pair of `labels`. */
 function requestCount(exposition: string, labels: Record<string, string>): number {
@@ -159,7 +159,7 @@ describe('weft-proxy circuit breaking, outlier detection and load balancing', ()
       const overflowsBefore = requestCount(await scrape(proxy.metrics), flags);
       const { held, release } = holding(breakerUp);
       releases.push(release);
-      const done: Response[] = [];
+      const done: Reply[] = [];
       const all = Array.from({ length: 5 }, (_, i) =>
         send(proxy.outbound, `/breaker/${i}`).then((r) => (done.push(r), r)),
       );
@@ -216,7 +216,7 @@ describe('weft-proxy circuit breaking, outlier detection and load balancing', ()
       // The ejection began after the bad host sent its third 500, so it lasts at least until then + 2 s.
       const ejectedAtLeastUntil = lastBadFailureAt + 2_000;
       const goodBefore = good.received.length;
-      const batch: { res: Response; endedAt: number }[] = [];
+      const batch: { res: Reply; endedAt: number }[] = [];
       for (let i = 0; i < 20; i++) {
         const res = await send(proxy.outbound, `/outlier/${i}`);
         batch.push({ res, endedAt: Date.now() });
@@ -258,7 +258,7 @@ describe('weft-proxy circuit breaking, outlier detection and load balancing', ()
     slow.received.length = 0;
     fast.received.length = 0;
     // Idle hosts tie and are picked at random: send until one request is stuck on the slow host.
-    const stuck: Promise<Response>[] = [];
+    const stuck: Promise<Reply>[] = [];
     for (let i = 0; held.length === 0; i++) {
       assert.ok(i < 60, 'a request reached the slow host within 60 requests (each has a 1/2 chance)');
       const seen = slow.received.length + fast.received.length;
@@ -422,8 +422,10 @@ describe('weft-proxy configuration swaps under load', () => {
     'refuses a snapshot whose route names a missing cluster, naming the field, and keeps serving the old one',
     LIMIT,
     async () => {
-      const [u1, u2] = ups as [Upstream, Upstream, Upstream];
+      const [u1, u2, u3] = ups as [Upstream, Upstream, Upstream];
+      assert.equal(proxy.proxy.applySnapshot(snapshot({ a: 0, b: 100 }, [u1], [u3]), 'good'), undefined);
       const versionBefore = await adminConfigVersion(proxy.admin);
+      assert.equal(versionBefore, 'good');
       const invalid = snapshot({ a: 50, b: 50 }, [u1], [u2]);
       invalid.routes[0]!.virtualHosts[0]!.routes[0]!.clusters![1]!.cluster = 'missing';
       const error = proxy.proxy.applySnapshot(invalid, 'bad-version');
@@ -431,7 +433,7 @@ describe('weft-proxy configuration swaps under load', () => {
       assert.match(error.message, /routes\[0\]\.virtualHosts\[0\]\.routes\[0\]\.clusters\[1\]\.cluster/);
       assert.match(error.message, /missing/);
       assert.equal(await adminConfigVersion(proxy.admin), versionBefore);
-      // The previous snapshot (everything to b = u3) is still in force.
+      // The good snapshot (everything to b, that is u3) is still in force.
       for (let i = 0; i < 10; i++) {
         const res = await send(proxy.outbound, `/still/${i}`);
         assert.equal(res.status, 200);

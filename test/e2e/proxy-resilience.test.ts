@@ -218,6 +218,7 @@ describe('weft-proxy retries, timeouts and faults, through a real proxy to real 
           [200, 503],
           'without retries, the request sent to the closed port fails',
         );
+        assert.match(plain.find((r) => r.status === 503)!.body, /connection failure/);
         healthy.received.length = 0;
         for (let i = 0; i < 10; i++) {
           const res = await send(proxy.outbound, `/connect-retry/${i}`);
