@@ -2,7 +2,6 @@ import type { ProxyNode } from '../config/generated/proxy-config.js';
 import type { RequestLabels } from '../telemetry/metrics.js';
 import type { UpstreamCluster } from '../upstream/cluster.js';
 import type { UpstreamHost } from '../upstream/host.js';
-import { PEER_METADATA_HEADER } from './headers.js';
 
 /** The workload facts Istio's labels are made of, for this proxy or for a peer. */
 export interface WorkloadFacts {
@@ -48,8 +47,6 @@ export function decodePeerMetadata(value: string | string[] | undefined): Worklo
     version: version || UNKNOWN,
   };
 }
-
-export { PEER_METADATA_HEADER };
 
 /** The destination of a request, as Istio's `destination_*` labels describe it. */
 export interface DestinationFacts {

@@ -20,12 +20,8 @@ export type HttpHandler = (req: DownstreamRequest, res: DownstreamResponse) => v
 export class HttpServers {
   private readonly http1: Server;
   private readonly http2: Http2Server;
-  private readonly upgrades: ((req: IncomingMessage, socket: Duplex, head: Buffer) => void) | undefined;
 
-  constructor(
-    handler: HttpHandler,
-    onUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void,
-  ) {
+  constructor(handler: HttpHandler) {
     this.http1 = createHttp1Server(
       {
         // Idle client connections are cheap and reconnects are not: keep them longer than clients do.
@@ -41,8 +37,6 @@ export class HttpServers {
     // Node tracks connections (for closeIdleConnections on drain, and for headersTimeout) only from
     // 'listening' on; this server never listens, so start the tracking here.
     this.http1.emit('listening');
-    this.upgrades = onUpgrade;
-    if (onUpgrade) this.http1.on('upgrade', onUpgrade);
     this.http2 = createHttp2Server({ maxHeaderListPairs: 256 }, handler as never);
     this.http2.on('sessionError', () => undefined);
   }
@@ -68,10 +62,6 @@ export class HttpServers {
     this.http1.closeIdleConnections();
     this.http1.close();
     this.http2.close();
-  }
-
-  get hasUpgradeHandler(): boolean {
-    return this.upgrades !== undefined;
   }
 }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
-import { ProxyMetrics } from './metrics.js';
+import { ProxyMetrics, REQUEST_LABEL_NAMES } from './metrics.js';
 import type { RequestLabels, TcpLabels } from './metrics.js';
 
 const DASHBOARD = new URL('../../docs/grafana-dashboard.json', import.meta.url);
@@ -80,29 +80,7 @@ function expressions(d: Dashboard): string[] {
 async function exposedNames(): Promise<Set<string>> {
   const registry = new Registry();
   const m = new ProxyMetrics(registry);
-  const labels = Object.fromEntries(
-    [
-      'reporter',
-      'source_workload',
-      'source_workload_namespace',
-      'source_principal',
-      'source_app',
-      'source_version',
-      'destination_workload',
-      'destination_workload_namespace',
-      'destination_principal',
-      'destination_app',
-      'destination_version',
-      'destination_service',
-      'destination_service_name',
-      'destination_service_namespace',
-      'request_protocol',
-      'response_code',
-      'grpc_response_status',
-      'response_flags',
-      'connection_security_policy',
-    ].map((k) => [k, 'x']),
-  ) as RequestLabels & TcpLabels;
+  const labels = Object.fromEntries(REQUEST_LABEL_NAMES.map((k) => [k, 'x'])) as RequestLabels & TcpLabels;
   m.recordRequest(labels, 1, 1, 1);
   m.recordTcpOpen(labels);
   m.recordTcpClose(labels, 1, 1);

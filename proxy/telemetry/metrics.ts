@@ -159,60 +159,75 @@ export class ProxyMetrics {
 
   constructor(registry: Registry, options: ProxyMetricsOptions = {}) {
     this.maxCached = options.maxCachedLabelSets ?? DEFAULT_MAX_CACHED_LABEL_SETS;
-    const registers = [registry];
-    const requestLabels = [...REQUEST_LABEL_NAMES];
-    const tcpLabels = [...TCP_LABEL_NAMES];
-    this.requestsTotal = new Counter({
-      name: 'weft_requests_total',
-      help: 'Requests handled by the proxy (Istio istio_requests_total).',
-      labelNames: requestLabels,
-      registers,
-    });
-    this.requestDuration = new Histogram({
-      name: 'weft_request_duration_milliseconds',
-      help: 'Request duration in milliseconds (Istio istio_request_duration_milliseconds).',
-      labelNames: requestLabels,
-      buckets: [...ISTIO_DURATION_BUCKETS_MS],
-      registers,
-    });
-    this.requestBytes = new Histogram({
-      name: 'weft_request_bytes',
-      help: 'Request body size in bytes (Istio istio_request_bytes).',
-      labelNames: requestLabels,
-      buckets: [...ISTIO_BYTES_BUCKETS],
-      registers,
-    });
-    this.responseBytes = new Histogram({
-      name: 'weft_response_bytes',
-      help: 'Response body size in bytes (Istio istio_response_bytes).',
-      labelNames: requestLabels,
-      buckets: [...ISTIO_BYTES_BUCKETS],
-      registers,
-    });
-    this.tcpSent = new Counter({
-      name: 'weft_tcp_sent_bytes_total',
-      help: 'Bytes sent during response on TCP connections (Istio istio_tcp_sent_bytes_total).',
-      labelNames: tcpLabels,
-      registers,
-    });
-    this.tcpReceived = new Counter({
-      name: 'weft_tcp_received_bytes_total',
-      help: 'Bytes received during request on TCP connections (Istio istio_tcp_received_bytes_total).',
-      labelNames: tcpLabels,
-      registers,
-    });
-    this.tcpOpened = new Counter({
-      name: 'weft_tcp_connections_opened_total',
-      help: 'TCP connections opened (Istio istio_tcp_connections_opened_total).',
-      labelNames: tcpLabels,
-      registers,
-    });
-    this.tcpClosed = new Counter({
-      name: 'weft_tcp_connections_closed_total',
-      help: 'TCP connections closed (Istio istio_tcp_connections_closed_total).',
-      labelNames: tcpLabels,
-      registers,
-    });
+    // Istio's metric names with the weft_ prefix; the help says which Istio metric each mirrors.
+    const counter = (name: string, istio: string, what: string, labels: readonly string[]): Counter<string> =>
+      new Counter({
+        name,
+        help: `${what} (Istio ${istio}).`,
+        labelNames: [...labels],
+        registers: [registry],
+      });
+    const histogram = (
+      name: string,
+      istio: string,
+      what: string,
+      buckets: readonly number[],
+    ): Histogram<string> =>
+      new Histogram({
+        name,
+        help: `${what} (Istio ${istio}).`,
+        labelNames: [...REQUEST_LABEL_NAMES],
+        buckets: [...buckets],
+        registers: [registry],
+      });
+    this.requestsTotal = counter(
+      'weft_requests_total',
+      'istio_requests_total',
+      'Requests handled by the proxy',
+      REQUEST_LABEL_NAMES,
+    );
+    this.requestDuration = histogram(
+      'weft_request_duration_milliseconds',
+      'istio_request_duration_milliseconds',
+      'Request duration in milliseconds',
+      ISTIO_DURATION_BUCKETS_MS,
+    );
+    this.requestBytes = histogram(
+      'weft_request_bytes',
+      'istio_request_bytes',
+      'Request body size in bytes',
+      ISTIO_BYTES_BUCKETS,
+    );
+    this.responseBytes = histogram(
+      'weft_response_bytes',
+      'istio_response_bytes',
+      'Response body size in bytes',
+      ISTIO_BYTES_BUCKETS,
+    );
+    this.tcpSent = counter(
+      'weft_tcp_sent_bytes_total',
+      'istio_tcp_sent_bytes_total',
+      'Bytes sent during response on TCP connections',
+      TCP_LABEL_NAMES,
+    );
+    this.tcpReceived = counter(
+      'weft_tcp_received_bytes_total',
+      'istio_tcp_received_bytes_total',
+      'Bytes received during request on TCP connections',
+      TCP_LABEL_NAMES,
+    );
+    this.tcpOpened = counter(
+      'weft_tcp_connections_opened_total',
+      'istio_tcp_connections_opened_total',
+      'TCP connections opened',
+      TCP_LABEL_NAMES,
+    );
+    this.tcpClosed = counter(
+      'weft_tcp_connections_closed_total',
+      'istio_tcp_connections_closed_total',
+      'TCP connections closed',
+      TCP_LABEL_NAMES,
+    );
   }
 
   /** Label combinations currently cached, for tests and debugging. */
