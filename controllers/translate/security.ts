@@ -68,6 +68,10 @@ function source(s: Source): AuthzSource {
   if (principals) out.principals = principals;
   if (namespaces) out.namespaces = namespaces;
   if (ipBlocks) out.ipBlocks = ipBlocks;
+  // Kept even though validation refuses them: dropping them would turn "ALLOW only these JWT
+  // principals" into "ALLOW everyone" for a policy that reached the cluster without the webhook.
+  const requestPrincipals = valueSet(s.requestPrincipals, s.notRequestPrincipals);
+  if (requestPrincipals) out.requestPrincipals = requestPrincipals;
   return out;
 }
 

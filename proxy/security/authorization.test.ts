@@ -193,6 +193,17 @@ describe('sources', () => {
     assert.equal(allows(from({ principals: { values: [], notValues: ['*'] } }), plaintext), true);
   });
 
+  it('requestPrincipals never match (no JWT authentication); notRequestPrincipals always hold', () => {
+    const only = from({ requestPrincipals: { values: ['*'] } });
+    assert.equal(allows(only, req()), false, 'an ALLOW on JWT principals must not allow everyone');
+    assert.equal(denies(only, req()), false);
+    const sources = {
+      from: [{ requestPrincipals: { values: ['issuer/sub'] } }, { namespaces: { values: ['shop'] } }],
+    };
+    assert.equal(denies(sources, req()), true, 'the other source of the rule still applies');
+    assert.equal(denies(from({ requestPrincipals: { notValues: ['*'] } }), req()), true);
+  });
+
   it('all fields of a source must hold', () => {
     const rule = from({ namespaces: { values: ['shop'] }, ipBlocks: { values: ['10.0.0.0/8'] } });
     assert.equal(allows(rule, req()), true);

@@ -29,6 +29,8 @@ import type {
  * - Paths match without the query string; `{*}` / `{**}` make a path an Envoy URI template.
  * - TCP: a rule of an ALLOW policy that uses an HTTP-only field (hosts, methods, paths, request.headers)
  *   matches nothing; in DENY and AUDIT policies those fields are dropped, which makes the rule broader.
+ * - requestPrincipals (JWT) are never present, as Weft has no request authentication: `requestPrincipals`
+ *   never matches (an ALLOW on them allows nothing) and `notRequestPrincipals` always holds.
  * - A `when` key Weft does not support (connection.sni, destination.ip, request.auth.*, ...) never holds,
  *   so its rule never matches: Istio rejects such rules too, and this keeps an ALLOW from widening.
  */
@@ -185,6 +187,9 @@ const principalList: ListCompiler = (values) => {
   };
 };
 
+/** JWT request principals: Weft has no request authentication, so the attribute is never present. */
+const requestPrincipalList: ListCompiler = () => NEVER;
+
 const namespaceList: ListCompiler = (values) => {
   const ms = values.map(namespaceMatcher);
   return (req) => {
@@ -310,6 +315,7 @@ function compileSource(s: AuthzSource, path: string): Field[] {
     [valueSet(s.principals, `${path}.principals`, principalList), false],
     [valueSet(s.namespaces, `${path}.namespaces`, namespaceList), false],
     [valueSet(s.ipBlocks, `${path}.ipBlocks`, ipList), false],
+    [valueSet(s.requestPrincipals, `${path}.requestPrincipals`, requestPrincipalList), false],
   ]);
 }
 

@@ -292,11 +292,19 @@ export interface AuthzSource {
   principals?: ValueSet;
   namespaces?: ValueSet;
   ipBlocks?: ValueSet;
+  requestPrincipals?: ValueSet1;
 }
 /**
  * Matches when the value matches one of `values` (if given) and none of `notValues`. Values may use Istio's prefix*, *suffix and * forms.
  */
 export interface ValueSet {
+  values?: string[];
+  notValues?: string[];
+}
+/**
+ * JWT request principals. Weft has no request authentication, so a request never has one: values never match and notValues always hold.
+ */
+export interface ValueSet1 {
   values?: string[];
   notValues?: string[];
 }
