@@ -10,6 +10,8 @@ const USAGE = `weft-proxy: the Weft sidecar and gateway proxy
   --role sidecar|gateway     (sidecar)
   --id ID --namespace NS --workload NAME --service-account SA --label k=v ...
   --bind ADDRESS             traffic listeners' address (127.0.0.1)
+  --instance-ip ADDRESS      the workload's own address, where inbound traffic is delivered (Istio's
+                             INSTANCE_IP; default: --bind when that is one address, else 127.0.0.1)
   --outbound-port 15001 --inbound-port 15006 --admin-port 15000 --health-port 15021 --metrics-port 15090
   --cert-chain F --key F --root-cert F   identity from files
   --token-file F             identity from the control plane's CA (with https --control-plane and --root-cert)
@@ -30,6 +32,7 @@ function options(argv: string[]): ProxyOptions {
       'service-account': { type: 'string' },
       label: { type: 'string', multiple: true, default: [] },
       bind: { type: 'string', default: '127.0.0.1' },
+      'instance-ip': { type: 'string' },
       'outbound-port': { type: 'string', default: '15001' },
       'inbound-port': { type: 'string', default: '15006' },
       'admin-port': { type: 'string', default: '15000' },
@@ -62,6 +65,7 @@ function options(argv: string[]): ProxyOptions {
     }),
   );
   const workload = values.workload ?? labels.app ?? 'unknown';
+  const instanceIp = values['instance-ip'] ?? (isWildcard(values.bind) ? undefined : values.bind);
   return {
     node: {
       id: values.id ?? `${workload}.${values.namespace}`,
@@ -70,6 +74,7 @@ function options(argv: string[]): ProxyOptions {
       workload,
       ...(values['service-account'] ? { serviceAccount: values['service-account'] } : {}),
       labels,
+      ...(instanceIp ? { address: instanceIp } : {}),
       proxyVersion: '0.1.0',
     },
     bindAddress: values.bind,
@@ -105,6 +110,8 @@ function identitySource(values: Record<string, string | boolean | string[] | und
   }
   return { kind: 'none' };
 }
+
+const isWildcard = (address: string): boolean => address === '0.0.0.0' || address === '::';
 
 function port(value: string, flag: string, min = 0, max = 65_535): number {
   const n = Number(value);

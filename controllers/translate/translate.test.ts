@@ -151,3 +151,29 @@ describe('translate: golden proxy configurations', () => {
     });
   }
 });
+
+describe('translate: inbound delivery', () => {
+  const objects = load(BOOKINFO);
+  const inboundEndpoints = (proxy: ProxyIdentity): unknown =>
+    translate(snapshotFromObjects(objects, mesh, 'bookinfo'), proxy).config.endpoints.find((e) =>
+      e.cluster.startsWith('inbound|'),
+    )?.endpoints;
+
+  it('delivers to the address the proxy announced, per proxy even when their scopes are equal', () => {
+    const snapshot = snapshotFromObjects(objects, mesh, 'bookinfo');
+    const at = (address: string): ProxyIdentity => ({ ...reviews, id: address, address });
+    // The same snapshot twice: endpoints are memoised per scope, which must not share inbound ones.
+    const first = translate(snapshot, at('10.0.0.7')).config.endpoints.find((e) =>
+      e.cluster.startsWith('inbound|'),
+    );
+    const second = translate(snapshot, at('10.0.0.8')).config.endpoints.find((e) =>
+      e.cluster.startsWith('inbound|'),
+    );
+    assert.deepEqual(first?.endpoints, [{ address: '10.0.0.7', port: 9080 }]);
+    assert.deepEqual(second?.endpoints, [{ address: '10.0.0.8', port: 9080 }]);
+  });
+
+  it('delivers on loopback when the proxy announced no address', () => {
+    assert.deepEqual(inboundEndpoints(reviews), [{ address: '127.0.0.1', port: 9080 }]);
+  });
+});

@@ -356,6 +356,15 @@ export function translateResources(snapshot: MeshSnapshot, proxy: ProxyIdentity)
  * The endpoints of every cluster: the incremental half of translation, re-run alone when only
  * Pods, EndpointSlices or WorkloadEntries change. Pure.
  */
+/**
+ * An inbound cluster's one endpoint: the application beside the proxy, at the workload's own
+ * address when the proxy announced it (as Istio does since 1.10, so an application bound to its pod
+ * or VM address is reachable), else on loopback.
+ */
+function inboundEndpoints(proxy: ProxyIdentity, cluster: Cluster): Endpoint[] {
+  return [{ address: proxy.address ?? '127.0.0.1', port: Number(cluster.name.split('|')[1]) }];
+}
+
 export function translateEndpoints(
   snapshot: MeshSnapshot,
   proxy: ProxyIdentity,
@@ -380,12 +389,13 @@ export function translateEndpoints(
   const scope = index.scopeKey(proxy);
   return clusters.map((cluster) => ({
     cluster: cluster.name,
-    endpoints: index.memoise(`endpoints|${scope}|${cluster.name}`, () => endpointsOf(cluster)),
+    endpoints:
+      cluster.type === 'static'
+        ? inboundEndpoints(proxy, cluster)
+        : index.memoise(`endpoints|${scope}|${cluster.name}`, () => endpointsOf(cluster)),
   }));
 
   function endpointsOf(cluster: Cluster): Endpoint[] {
-    if (cluster.type === 'static')
-      return [{ address: '127.0.0.1', port: Number(cluster.name.split('|')[1]) }];
     const target = cluster.service ?? {};
     const service = target.host ? services.get(target.host) : undefined;
     const port = service?.ports.find((p) => p.port === target.port);

@@ -20,6 +20,19 @@ const HOP_BY_HOP = new Set([
 /** The proxy's own peer-metadata header: trusted only over mesh mTLS, always removed inbound. */
 export const PEER_METADATA_HEADER = 'x-weft-peer';
 
+/**
+ * The client certificate as the inbound proxy saw it, for the application (Envoy's
+ * x-forwarded-client-cert, in Istio's sidecar mode SANITIZE_SET): whatever the caller sent is
+ * replaced, so an application can trust `URI=` as the mTLS-verified caller, and it is absent on
+ * plaintext.
+ */
+export const CLIENT_CERT_HEADER = 'x-forwarded-client-cert';
+
+export function setClientCertHeader(headers: HeaderMap, peerIdentity: string | undefined): void {
+  if (peerIdentity) headers[CLIENT_CERT_HEADER] = `URI=${peerIdentity}`;
+  else delete headers[CLIENT_CERT_HEADER];
+}
+
 export type HeaderMap = Record<string, string | string[] | undefined>;
 
 /**

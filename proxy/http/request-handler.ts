@@ -19,6 +19,7 @@ import {
   appendForwardedFor,
   headerValue,
   PEER_METADATA_HEADER,
+  setClientCertHeader,
   upstreamRequestHeaders,
   type HeaderMap,
 } from './headers.js';
@@ -207,6 +208,7 @@ class RequestContext {
     applyHeaderOperations(headers, weighted.headers?.request);
     if (this.options.direction !== 'inbound')
       headers[PEER_METADATA_HEADER] = encodePeerMetadata(this.options.self());
+    else setClientCertHeader(headers, this.conn.peerIdentity);
     return headers;
   }
 

@@ -166,7 +166,7 @@ function rawExchange(port: number, bytes: string): Promise<RawOutcome> {
   });
 }
 
-const PLAIN_GET = `GET /plain HTTP/1.1\r\nHost: svc:${SERVICE_PORT}\r\nConnection: close\r\n\r\n`;
+const PLAIN_GET = `GET /plain HTTP/1.1\r\nHost: svc:${SERVICE_PORT}\r\nX-Forwarded-Client-Cert: URI=spiffe://forged\r\nConnection: close\r\n\r\n`;
 
 describe('weft-proxy security: client → proxy A → mesh mTLS → proxy B → app', () => {
   const pki = new TestMeshPki();
@@ -209,7 +209,9 @@ describe('weft-proxy security: client → proxy A → mesh mTLS → proxy B → 
 
     it('carries a request to the app, and both proxies report it with Istio labels', async () => {
       const before = app.received.length;
-      const res = await send(a.outbound, '/hello', { headers: { 'x-test': 'mtls' } });
+      const res = await send(a.outbound, '/hello', {
+        headers: { 'x-test': 'mtls', 'x-forwarded-client-cert': 'URI=spiffe://cluster.local/ns/x/sa/forged' },
+      });
       assert.equal(res.status, 200);
       assert.equal(res.body, 'hello from svc\n');
       assert.equal(app.received.length, before + 1);
@@ -217,6 +219,11 @@ describe('weft-proxy security: client → proxy A → mesh mTLS → proxy B → 
       assert.equal(seen.url, '/hello');
       assert.equal(seen.headers['x-test'], 'mtls');
       assert.equal(seen.headers['x-weft-peer'], undefined, 'the peer-metadata header is stripped by B');
+      assert.equal(
+        seen.headers['x-forwarded-client-cert'],
+        `URI=${CLIENT_ID}`,
+        'B replaces whatever the caller claimed with the verified peer identity',
+      );
 
       await metricReaches(
         b.metrics,
@@ -328,6 +335,11 @@ describe('weft-proxy security: client → proxy A → mesh mTLS → proxy B → 
       assert.match(plain.data, /^HTTP\/1\.1 200 /);
       assert.match(plain.data, /hello from svc/);
       assert.equal(app.received.at(-1)?.url, '/plain');
+      assert.equal(
+        app.received.at(-1)?.headers['x-forwarded-client-cert'],
+        undefined,
+        'no client cert claims on plaintext',
+      );
 
       const res = await send(a.outbound, '/mtls');
       assert.equal(res.status, 200);

@@ -20,8 +20,9 @@ import { waitUntil } from '../helpers/wait.js';
  * configuration over the mTLS push port, and carries traffic to the other over mesh mTLS.
  *
  * Without traffic capture, each "pod" gets its own loopback address (127.0.0.x), its proxy binds
- * the inbound port there, and a WorkloadEntry points the Service at it. The applications listen
- * on 127.0.0.1, where the proxy's inbound cluster sends requests.
+ * the inbound port there, and a WorkloadEntry points the Service at it. The application listens on
+ * that address too: the proxy announces it, and its inbound cluster delivers there (as Istio
+ * delivers to the pod IP).
  */
 
 const TLS = 'https://127.0.0.1:26012';
@@ -154,7 +155,7 @@ describe('mesh traffic: real proxies, real control plane, real cluster', () => {
       res.setHeader('content-type', 'text/plain');
       res.end(`reviews v1 says hello to ${req.headers['x-forwarded-client-cert'] ? 'mtls' : 'a peer'}\n`);
     });
-    await new Promise<void>((r) => app.listen(APP_PORT, '127.0.0.1', () => r()));
+    await new Promise<void>((r) => app.listen(APP_PORT, REVIEWS_ADDRESS, () => r()));
 
     await apply({
       apiVersion: 'v1',

@@ -21,6 +21,9 @@ export interface ProxyAnnouncement {
   labels?: {
     [k: string]: string;
   };
+  /**
+   * The workload's own address (Istio's INSTANCE_IP): inbound traffic is delivered to the application there.
+   */
   address?: string;
   proxyVersion?: string;
 }
