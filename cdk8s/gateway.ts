@@ -37,7 +37,9 @@ export class Gateway extends Construct {
       replicas: gateway.replicas ?? 1,
       serviceAccount,
       automountServiceAccountToken: true,
-      podMetadata: { labels: { ...labels, app: gateway.name } },
+      // A gateway pod is a Weft proxy already: in a namespace selected for injection it must not get
+      // a sidecar, so it opts out as any pod would.
+      podMetadata: { labels: { ...labels, app: gateway.name, [labelKeys.injectOptOut]: 'false' } },
       select: false,
       containers: [
         {

@@ -64,9 +64,13 @@ function find<T extends KubernetesObject>(
 const refs = (objects: readonly KubernetesObject[]): string[] =>
   objects.map((o) => `${o.kind} ${o.metadata?.namespace ?? ''}/${o.metadata?.name}`).sort();
 
-/** The single webhook of each configuration. */
+/**
+ * The webhooks of each configuration: the injector has one per injection selector (the Mesh's, then
+ * the revision label's); `mutating` is the first.
+ */
 function webhooks(objects: readonly KubernetesObject[]): {
   mutating: V1MutatingWebhook;
+  injectors: V1MutatingWebhook[];
   validating: V1ValidatingWebhook;
 } {
   const m = find<V1MutatingWebhookConfiguration>(
@@ -79,8 +83,13 @@ function webhooks(objects: readonly KubernetesObject[]): {
     'ValidatingWebhookConfiguration',
     'weft-validator',
   );
+  assert.deepEqual(
+    m.webhooks?.map((w) => w.name),
+    ['sidecar-injector.weft.dev', 'rev.sidecar-injector.weft.dev'],
+  );
   return {
-    mutating: only(m.webhooks, 'mutating webhook'),
+    mutating: m.webhooks[0]!,
+    injectors: m.webhooks,
     validating: only(v.webhooks, 'validating webhook'),
   };
 }
@@ -182,9 +191,10 @@ describe('renderMesh', () => {
 
   describe('webhook configurations', () => {
     it('have no side effects, a short timeout and never select kube-system or the mesh namespace', () => {
-      const { mutating, validating } = webhooks(renderMesh(input({ rootCertPem: ROOT_PEM })));
-      for (const webhook of [mutating, validating]) {
+      const { injectors, validating } = webhooks(renderMesh(input({ rootCertPem: ROOT_PEM })));
+      for (const webhook of [...injectors, validating]) {
         assert.equal(webhook.sideEffects, 'None', webhook.name);
+        assert.equal(webhook.failurePolicy, 'Fail', webhook.name);
         assert.ok(
           webhook.timeoutSeconds !== undefined && webhook.timeoutSeconds <= 10,
           `${webhook.name} timeoutSeconds ${webhook.timeoutSeconds}`,
@@ -217,9 +227,33 @@ describe('renderMesh', () => {
       ]);
     });
 
+    it('inject also into namespaces labelled with the revision and no weft.dev/inject label', () => {
+      const { injectors } = webhooks(renderMesh(input()));
+      assert.deepEqual(injectors[1]!.namespaceSelector, {
+        matchExpressions: [
+          { key: 'weft.dev/rev', operator: 'In', values: ['default'] },
+          { key: 'weft.dev/inject', operator: 'DoesNotExist' },
+          { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', NAMESPACE] },
+        ],
+      });
+    });
+
+    it('skip pods labelled sidecar.weft.dev/inject: "false", only on creation, path /inject', () => {
+      for (const injector of webhooks(renderMesh(input())).injectors) {
+        assert.deepEqual(injector.objectSelector, {
+          matchExpressions: [{ key: 'sidecar.weft.dev/inject', operator: 'NotIn', values: ['false'] }],
+        });
+        assert.deepEqual(
+          injector.rules?.map((r) => [r.operations, r.resources]),
+          [[['CREATE'], ['pods']]],
+        );
+        assert.equal(injector.clientConfig.service?.path, '/inject');
+      }
+    });
+
     it('carry the base64 root certificate as caBundle when one is given', () => {
-      const { mutating, validating } = webhooks(renderMesh(input({ rootCertPem: ROOT_PEM })));
-      assert.equal(mutating.clientConfig.caBundle, ROOT_B64);
+      const { injectors, validating } = webhooks(renderMesh(input({ rootCertPem: ROOT_PEM })));
+      for (const injector of injectors) assert.equal(injector.clientConfig.caBundle, ROOT_B64);
       assert.equal(validating.clientConfig.caBundle, ROOT_B64);
       assert.equal(Buffer.from(ROOT_B64, 'base64').toString(), ROOT_PEM);
     });
@@ -399,6 +433,11 @@ describe('renderMesh', () => {
   });
 
   describe('gateways', () => {
+    it('opt their pods out of sidecar injection: they are proxies already', () => {
+      const gateway = deployment(renderMesh(input()), 'ingress', NAMESPACE).deployment;
+      assert.equal(gateway.spec?.template.metadata?.labels?.['sidecar.weft.dev/inject'], 'false');
+    });
+
     it('expose the Service type and ports of the spec', () => {
       const objects = renderMesh(input());
       const service = find<V1Service>(objects, 'Service', 'ingress', NAMESPACE);

@@ -6,12 +6,20 @@ export const ROOT_CERT_CONFIGMAP = 'weft-ca-root-cert';
 export const INJECTOR_WEBHOOK_NAME = 'weft-sidecar-injector';
 export const VALIDATOR_WEBHOOK_NAME = 'weft-validator';
 export const DEFAULT_IMAGE_REPOSITORY = 'ghcr.io/weft-dev/weft';
+/**
+ * The revision an in-place Mesh answers to in `weft.dev/rev=<revision>`, as Istio's default revision:
+ * there is one control plane per cluster until RevisionBased upgrades exist (ADR 0003).
+ */
+export const DEFAULT_REVISION = 'default';
 
 export const ports = {
   pushPlaintext: 15010,
   pushMtls: 15012,
   monitoring: 15014,
   webhook: 15017,
+  proxyAdmin: 15000,
+  proxyOutbound: 15001,
+  proxyInbound: 15006,
   proxyHealth: 15021,
   proxyMetrics: 15090,
 } as const;
@@ -26,6 +34,8 @@ export const labelKeys = {
   gateway: 'weft.dev/gateway',
   ignore: 'weft.dev/ignore',
   injectOptOut: 'sidecar.weft.dev/inject',
+  inject: 'weft.dev/inject',
+  revision: 'weft.dev/rev',
 } as const;
 
 export const MANAGED_BY = 'weft-operator';

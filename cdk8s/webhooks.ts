@@ -8,6 +8,7 @@ import {
   meshLabels,
   VALIDATOR_WEBHOOK_NAME,
 } from './names.js';
+import { injectionNamespaceSelectors } from './injection-selectors.js';
 import { TRAFFIC_RESOURCES } from './rbac.js';
 
 export interface WebhooksProps {
@@ -47,40 +48,40 @@ export class Webhooks extends Construct {
             caBundle,
           };
     };
-    const namespaceSelector = {
-      matchLabels: props.injectionSelector.matchLabels,
-      matchExpressions: [
-        ...(props.injectionSelector.matchExpressions ?? []),
-        excludedNamespaces(props.meshNamespace),
-      ],
-    };
+    // One webhook per injection selector (the Mesh's, then the revision label's): a pod matched by
+    // both is injected by the first and left alone by the second, injection being idempotent.
+    const injectors = injectionNamespaceSelectors(props.injectionSelector).map((selector, i) => ({
+      name: i === 0 ? 'sidecar-injector.weft.dev' : 'rev.sidecar-injector.weft.dev',
+      namespaceSelector: {
+        matchLabels: selector.matchLabels,
+        matchExpressions: [...(selector.matchExpressions ?? []), excludedNamespaces(props.meshNamespace)],
+      },
+    }));
 
     new kplus.k8s.KubeMutatingWebhookConfiguration(this, 'injector', {
       metadata: { name: INJECTOR_WEBHOOK_NAME, labels },
-      webhooks: [
-        {
-          name: 'sidecar-injector.weft.dev',
-          admissionReviewVersions: ['v1'],
-          sideEffects: 'None',
-          failurePolicy: 'Fail',
-          timeoutSeconds: 10,
-          reinvocationPolicy: 'Never',
-          clientConfig: clientConfig(INJECTOR_WEBHOOK_NAME, '/inject'),
-          rules: [
-            {
-              operations: ['CREATE'],
-              apiGroups: [''],
-              apiVersions: ['v1'],
-              resources: ['pods'],
-              scope: 'Namespaced',
-            },
-          ],
-          namespaceSelector,
-          objectSelector: {
-            matchExpressions: [{ key: labelKeys.injectOptOut, operator: 'NotIn', values: ['false'] }],
+      webhooks: injectors.map(({ name, namespaceSelector }) => ({
+        name,
+        admissionReviewVersions: ['v1'],
+        sideEffects: 'None',
+        failurePolicy: 'Fail',
+        timeoutSeconds: 10,
+        reinvocationPolicy: 'Never',
+        clientConfig: clientConfig(INJECTOR_WEBHOOK_NAME, '/inject'),
+        rules: [
+          {
+            operations: ['CREATE'],
+            apiGroups: [''],
+            apiVersions: ['v1'],
+            resources: ['pods'],
+            scope: 'Namespaced',
           },
+        ],
+        namespaceSelector,
+        objectSelector: {
+          matchExpressions: [{ key: labelKeys.injectOptOut, operator: 'NotIn', values: ['false'] }],
         },
-      ],
+      })),
     });
 
     new kplus.k8s.KubeValidatingWebhookConfiguration(this, 'validator', {

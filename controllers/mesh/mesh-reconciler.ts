@@ -12,6 +12,7 @@ import {
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { renderMesh } from '../../cdk8s/mesh-chart.js';
+import { injectionNamespaceSelectors } from '../../cdk8s/injection-selectors.js';
 import {
   CONTROL_PLANE_NAME,
   INJECTOR_WEBHOOK_NAME,
@@ -165,12 +166,16 @@ export class MeshReconciler implements Reconciler {
     };
   }
 
-  /** Namespaces selected for injection, never the system's. */
+  /** Namespaces selected for injection (by the Mesh's selector or the revision label), never the system's. */
   private injectedNamespaces(spec: DefaultedMeshSpec): string[] {
-    const selector = spec.injection.namespaceSelector ?? {};
+    const selectors = injectionNamespaceSelectors(spec.injection.namespaceSelector ?? {});
     return this.deps.namespaces
       .list()
-      .filter((ns) => !ns.metadata?.deletionTimestamp && matchesSelector(ns.metadata?.labels, selector))
+      .filter(
+        (ns) =>
+          !ns.metadata?.deletionTimestamp &&
+          selectors.some((selector) => matchesSelector(ns.metadata?.labels, selector)),
+      )
       .map((ns) => ns.metadata!.name!)
       .filter((name) => name !== 'kube-system')
       .sort();
