@@ -217,7 +217,7 @@ export async function runDemo(say: Say): Promise<DemoRun> {
     const productpage = demo.workload('productpage-v1');
     const urls = [
       `the product page:     curl -H 'end-user: jason' ${traffic.gatewayUrl}/productpage`,
-      `proxy status:         curl ${CONTROL_PLANE.monitoring}/debug/proxy-status   (weftctl proxy-status)`,
+      `proxy status:         curl ${CONTROL_PLANE.monitoring}/debug/proxy-status`,
       `a proxy's config:     curl '${CONTROL_PLANE.monitoring}/debug/proxy-config?proxy=${proxyId(productpage.workload)}'`,
       `productpage metrics:  curl http://${productpage.workload.address}:${productpage.ports.metrics}/stats/prometheus`,
       `productpage admin:    curl http://127.0.0.1:${productpage.ports.admin}/config_dump`,
