@@ -7,6 +7,7 @@ import pino from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { meshSpecWithDefaults } from '../../crds/defaults.js';
 import type { ProxyConfig } from '../../proxy/config/generated/proxy-config.js';
+import { injectionSettings } from '../../webhooks/injection/settings.js';
 import { startWebhookServer } from '../../webhooks/server.js';
 import { validators } from '../../webhooks/validation/index.js';
 import { issueCertificate } from '../ca/issue.js';
@@ -21,8 +22,8 @@ import { listen, parseBindAddress } from '../runtime/listen.js';
 import { monitoringHandler } from './monitoring.js';
 
 /**
- * weft-control-plane: discovery, translation and push to proxies, the validating webhook, and the
- * debug endpoints. Out of cluster (`npm run control-plane`) it uses $KUBECONFIG.
+ * weft-control-plane: discovery, translation and push to proxies, the injection and validating
+ * webhooks, and the debug endpoints. Out of cluster (`npm run control-plane`) it uses $KUBECONFIG.
  */
 const USAGE = `usage: weft-control-plane [options]
   --push-plaintext-address ADDR   serve the push stream without TLS (local development), e.g. 127.0.0.1:15010
@@ -180,6 +181,10 @@ async function serveWithMeshCa(
       cert: serving.certPem,
       key: serving.keyPem,
       validators: validators({ destinationRules: () => discovery.destinationRules() }),
+      injectionSettings: () => {
+        const active = discovery.mesh();
+        return active ? injectionSettings(active) : undefined;
+      },
       log,
     });
     log.info({ address: addresses.webhook }, 'serving admission webhooks');

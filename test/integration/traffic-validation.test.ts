@@ -67,6 +67,8 @@ describe('traffic API validation', () => {
       cert: serving.certPem,
       key: serving.keyPem,
       validators: validators({ destinationRules: () => destinationRules }),
+      // Validation only: this suite creates no pods, so the injector has no Mesh settings to use.
+      injectionSettings: () => undefined,
       log: pino({ level: 'silent' }),
     });
     ns = await createTestNamespace(kc, 'traffic');
