@@ -6,6 +6,7 @@ import type { PushServer } from '../push/push-server.js';
 import type { MeshSnapshot, ProxyIdentity } from '../translate/snapshot.js';
 import { translate, translateEndpoints } from '../translate/translate.js';
 import { Debouncer } from './debounce.js';
+import { PushQueue, type PushKind } from './push-queue.js';
 import { WATCHED, type Discovery, type WatchedKind } from './discovery.js';
 
 export const identityOf = (node: ProxyAnnouncement): ProxyIdentity => ({
@@ -22,15 +23,19 @@ export interface ControlPlaneOptions {
   readonly log: Logger;
   readonly quietMs?: number;
   readonly maxDelayMs?: number;
+  /** Proxies pushed per event-loop turn (Istio's PILOT_PUSH_THROTTLE plays the same role). */
+  readonly pushBatch?: number;
 }
 
 /**
  * The translation loop: discovery reports changes, the debouncer gathers them (100 ms quiet, 10 s at
  * most), then every connected proxy gets what the change means for it: a full snapshot, or for
  * endpoint-only changes only its endpoints. A proxy whose configuration did not change gets nothing.
+ * Pushes go through a queue, a batch per event-loop turn, so a large mesh never stalls the loop.
  */
 export class ControlPlane {
   private readonly debouncer: Debouncer<WatchedKind>;
+  private readonly queue: PushQueue;
   private snapshot: MeshSnapshot | undefined;
 
   constructor(
@@ -40,6 +45,9 @@ export class ControlPlane {
   ) {
     this.debouncer = new Debouncer(options.quietMs ?? 100, options.maxDelayMs ?? 10_000, (kinds, at) =>
       this.onChanges(kinds, at),
+    );
+    this.queue = new PushQueue(options.pushBatch ?? 100, (id, kind, changedAt) =>
+      this.pushTo(id, kind, changedAt),
     );
   }
 
@@ -56,6 +64,7 @@ export class ControlPlane {
 
   stop(): void {
     this.debouncer.stop();
+    this.queue.clear();
   }
 
   private translateFor(snapshot: MeshSnapshot, proxy: ProxyIdentity): ProxyConfig | undefined {
@@ -73,13 +82,18 @@ export class ControlPlane {
     this.snapshot = snapshot;
     if (!snapshot) return;
     const endpointsOnly = [...kinds].every((k) => WATCHED[k].workload);
-    const started = Date.now();
-    for (const connection of this.push.connections.values())
-      this.update(connection, snapshot, endpointsOnly, firstChangeAt);
+    this.queue.enqueue(this.push.connections.keys(), endpointsOnly ? 'endpoints' : 'full', firstChangeAt);
     this.options.log.debug(
-      { kinds: [...kinds], endpointsOnly, proxies: this.push.connections.size, ms: Date.now() - started },
-      'pushed',
+      { kinds: [...kinds], endpointsOnly, queued: this.queue.size },
+      'change queued for push',
     );
+  }
+
+  /** One proxy's turn in the queue: from the latest snapshot, whatever change queued it. */
+  private pushTo(id: string, kind: PushKind, changedAt: number): void {
+    const connection = this.push.connections.get(id);
+    if (!connection || !this.snapshot) return;
+    this.update(connection, this.snapshot, kind === 'endpoints', changedAt);
   }
 
   private update(
