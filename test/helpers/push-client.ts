@@ -78,13 +78,21 @@ export class PushTestClient {
   }
 
   /** Waits for a snapshot whose configuration satisfies `holds`; earlier ones may predate the state under test. */
-  async snapshotWhere(what: string, holds: (config: ProxyConfig) => boolean): Promise<SnapshotMessage> {
-    return (await waitUntil(`${this.node.id} to receive a snapshot where ${what}`, () => {
-      const found = this.messages
-        .filter((m): m is SnapshotMessage => m.type === 'snapshot')
-        .find((m) => holds(m.config));
-      return { done: !!found, state: found ?? this.messages.map((m) => m.type) };
-    })) as SnapshotMessage;
+  async snapshotWhere(
+    what: string,
+    holds: (config: ProxyConfig) => boolean,
+    timeoutMs = 30_000,
+  ): Promise<SnapshotMessage> {
+    return (await waitUntil(
+      `${this.node.id} to receive a snapshot where ${what}`,
+      () => {
+        const found = this.messages
+          .filter((m): m is SnapshotMessage => m.type === 'snapshot')
+          .find((m) => holds(m.config));
+        return { done: !!found, state: found ?? this.messages.map((m) => m.type) };
+      },
+      { timeoutMs },
+    )) as SnapshotMessage;
   }
 
   private answer(message: { version: string; nonce: string }, nack?: string): void {

@@ -7,7 +7,8 @@ import { generateRsaKeyPem } from '../../controllers/ca/issue.js';
 import { createCsr } from '../../proxy/identity/csr.js';
 import { spiffeUri } from '../../controllers/ca/signer.js';
 import type { ProxyConfig } from '../../proxy/config/generated/proxy-config.js';
-import { kubectlAsync } from '../cluster/local-cluster.js';
+import { kubectlAsync, status as clusterStatus, up } from '../cluster/local-cluster.js';
+import { stopProcess } from '../cluster/processes.js';
 import { createTestNamespace, ensureCluster, type TestNamespace } from '../helpers/cluster.js';
 import { startControlPlane, type RunningControlPlane } from '../helpers/control-plane.js';
 import { MeshClient, removeLeftoverMeshes, testMesh } from '../helpers/mesh.js';
@@ -147,7 +148,8 @@ describe('control plane', () => {
       routes.some((r) => r.name === `${shop.name}/ratings/0` && r.timeoutMs === 3000),
       JSON.stringify(routes.map((r) => r.name)),
     );
-    // Every proxy is handled in the same pass: by the time the shop proxy has its update, the other had its chance.
+    // Both proxies are in the same push batch (100 per event-loop turn): by the time the shop proxy
+    // has its update, the other had its chance.
     assert.equal(
       inOther.messages.length,
       otherCount,
@@ -212,6 +214,34 @@ describe('control plane', () => {
     const again = client(shop.name, 'reviews');
     const snapshot = (await again.next(0, 'a snapshot after the restart')) as { config: ProxyConfig };
     assert.deepEqual(snapshot.config, before);
+  });
+
+  it('loses no change across a kube-apiserver restart: informers relist and the change arrives', async () => {
+    const proxy = clients.at(-1)!; // connected to the restarted control plane
+    const apiserver = (await clusterStatus()).find((c) => c.name === 'kube-apiserver');
+    assert.ok(apiserver?.pid, `kube-apiserver is not running: ${JSON.stringify(apiserver)}`);
+    await stopProcess('kube-apiserver', apiserver.pid);
+    await up(() => undefined); // starts what is missing and waits until the cluster is healthy
+    // Applied as soon as the API answers, while the control plane's watches are still broken or
+    // backing off: only a relist (level-based, not edge-based) can deliver it.
+    await apply(shop.name, {
+      apiVersion: 'networking.weft.dev/v1',
+      kind: 'VirtualService',
+      metadata: { name: 'ratings' },
+      spec: {
+        hosts: ['ratings'],
+        exportTo: ['.'],
+        http: [{ route: [{ destination: { host: 'ratings' } }], timeout: '7s' }],
+      },
+    });
+    await proxy.snapshotWhere(
+      'the ratings timeout changed after the API server restart is there',
+      (c) =>
+        c.routes
+          .flatMap((r) => r.virtualHosts.flatMap((vh) => vh.routes))
+          .some((r) => r.name === `${shop.name}/ratings/0` && r.timeoutMs === 7000),
+      90_000,
+    );
   });
 
   describe('certificate authority and the TLS port', () => {
