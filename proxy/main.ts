@@ -9,7 +9,10 @@ const USAGE = `weft-proxy: the Weft sidecar and gateway proxy
   --control-plane URL        http://host:15010 (plaintext, local development) or https://host:15012
   --role sidecar|gateway     (sidecar)
   --id ID --namespace NS --workload NAME --service-account SA --label k=v ...
-  --bind ADDRESS             traffic listeners' address (127.0.0.1)
+  --bind ADDRESS             traffic listeners' address (127.0.0.1; 0.0.0.0 with --capture)
+  --capture                  weft-init redirects the pod's traffic here: route by original destination
+                             (needs the addon from npm run build:native); on by default for a sidecar
+                             bound to every address (0.0.0.0 or ::), as injected into a pod
   --instance-ip ADDRESS      the workload's own address, where inbound traffic is delivered (Istio's
                              INSTANCE_IP; default: --bind when that is one address, else 127.0.0.1)
   --outbound-port 15001 --inbound-port 15006 --admin-port 15000 --health-port 15021 --metrics-port 15090
@@ -31,7 +34,8 @@ function options(argv: string[]): ProxyOptions {
       workload: { type: 'string' },
       'service-account': { type: 'string' },
       label: { type: 'string', multiple: true, default: [] },
-      bind: { type: 'string', default: '127.0.0.1' },
+      bind: { type: 'string' },
+      capture: { type: 'boolean', default: false },
       'instance-ip': { type: 'string' },
       'outbound-port': { type: 'string', default: '15001' },
       'inbound-port': { type: 'string', default: '15006' },
@@ -65,7 +69,8 @@ function options(argv: string[]): ProxyOptions {
     }),
   );
   const workload = values.workload ?? labels.app ?? 'unknown';
-  const instanceIp = values['instance-ip'] ?? (isWildcard(values.bind) ? undefined : values.bind);
+  const bind = bindAddress(values.bind, values.capture);
+  const instanceIp = values['instance-ip'] ?? (isWildcard(bind) ? undefined : bind);
   return {
     node: {
       id: values.id ?? `${workload}.${values.namespace}`,
@@ -77,7 +82,8 @@ function options(argv: string[]): ProxyOptions {
       ...(instanceIp ? { address: instanceIp } : {}),
       proxyVersion: '0.1.0',
     },
-    bindAddress: values.bind,
+    bindAddress: bind,
+    capture: captureOn(values.capture, values.role, bind),
     ports: {
       outbound: port(values['outbound-port'], 'outbound-port'),
       inbound: port(values['inbound-port'], 'inbound-port'),
@@ -109,6 +115,16 @@ function identitySource(values: Record<string, string | boolean | string[] | und
     return { kind: 'ca', url, root: str('root-cert')!, tokenFile: str('token-file')! };
   }
   return { kind: 'none' };
+}
+
+/** iptables redirects inbound traffic to the pod's address, not loopback: with capture, listen on all. */
+function bindAddress(flag: string | undefined, capture: boolean): string {
+  return flag ?? (capture ? '0.0.0.0' : '127.0.0.1');
+}
+
+/** An injected sidecar binds every address because iptables redirects its pod's traffic to it. */
+function captureOn(flag: boolean, role: string, bind: string): boolean {
+  return flag || (role === 'sidecar' && isWildcard(bind));
 }
 
 const isWildcard = (address: string): boolean => address === '0.0.0.0' || address === '::';

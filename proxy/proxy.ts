@@ -3,6 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
 import type { Logger } from 'pino';
 import { Counter, Registry } from 'prom-client';
+import { INBOUND_SOURCE } from './capture/capture-rules.js';
 import { adminServer, healthServer, metricsServer, type AdminState } from './admin/admin-servers.js';
 import { applyEndpoints, compileConfig, validateProxyConfig, type CompiledConfig } from './config/compile.js';
 import type { ClusterLoadAssignment, ProxyConfig } from './config/generated/proxy-config.js';
@@ -12,8 +13,9 @@ import { destinationOf, factsOfNode, requestLabels, type WorkloadFacts } from '.
 import { WorkloadIdentity, type IdentitySource } from './identity/workload-identity.js';
 import { HttpServers } from './listeners/http-servers.js';
 import { InboundListener } from './listeners/inbound-listener.js';
-import { acceptOnPort, acceptOutbound } from './listeners/outbound-listener.js';
+import { acceptOnPort, OutboundListener } from './listeners/outbound-listener.js';
 import { proxyTcp, type TcpProxyContext } from './listeners/tcp-proxy.js';
+import { loadOriginalDestination, type OriginalDestinationReader } from './original-dst/original-dst.js';
 import { PushClient, type ConfigSink } from './push/push-client.js';
 import { RetryBudget } from './resilience/retry-policy.js';
 import { createAccessLogger, type AccessLogger } from './telemetry/access-log.js';
@@ -44,6 +46,11 @@ export interface ProxyOptions {
   /** How long SIGTERM waits for in-flight requests before closing. */
   readonly drainMs: number;
   readonly detectionTimeoutMs: number;
+  /**
+   * iptables (weft-init) redirects the workload's traffic to the proxy: each connection's original
+   * destination is read (SO_ORIGINAL_DST) to route it. Off, nothing is read and routing is by Host.
+   */
+  readonly capture?: boolean;
   readonly log: Logger;
 }
 
@@ -63,6 +70,7 @@ export class WeftProxy implements ConfigSink {
   private readonly ownPorts = new Map<number, Server>();
   private readonly httpByDirection: Record<Direction, HttpServers>;
   private readonly inbound: InboundListener;
+  private readonly outbound: OutboundListener;
   private readonly refused: Counter<'reason'>;
   private readonly self: WorkloadFacts;
   private push: PushClient | undefined;
@@ -99,6 +107,7 @@ export class WeftProxy implements ConfigSink {
       inbound: handler('inbound', options.ports.inbound),
       gateway: handler('gateway', 0),
     };
+    const originalDestination = options.capture ? this.originalDestinationReader() : undefined;
     this.inbound = new InboundListener({
       config: () => this.compiled,
       credentials: () => this.identity.current(),
@@ -106,7 +115,28 @@ export class WeftProxy implements ConfigSink {
       tcp: (config, conn) => this.tcpContext(config, conn, 'destination'),
       detectionTimeoutMs: options.detectionTimeoutMs,
       onRefused: (reason) => this.refused.inc({ reason }),
+      originalDestination,
     });
+    this.outbound = new OutboundListener({
+      config: () => this.compiled,
+      http: this.httpByDirection.outbound,
+      tcp: (config, conn) => this.tcpContext(config, conn, 'source'),
+      originalDestination,
+    });
+  }
+
+  /**
+   * Without the addon (`npm run build:native`) the proxy still serves what the application sends
+   * it as an HTTP proxy, and HTTP whose Host names a service; captured TCP cannot be routed.
+   */
+  private originalDestinationReader(): OriginalDestinationReader | undefined {
+    const loaded = loadOriginalDestination();
+    if (typeof loaded === 'function') return loaded;
+    this.options.log.warn(
+      { reason: loaded.unavailable },
+      'traffic capture is on but original destinations cannot be read: routing by Host only',
+    );
+    return undefined;
   }
 
   async start(): Promise<void> {
@@ -115,7 +145,7 @@ export class WeftProxy implements ConfigSink {
     this.boundPorts.health = await this.listen(healthServer(this.adminState()), bindAddress, ports.health);
     this.boundPorts.metrics = await this.listen(metricsServer(this.registry), bindAddress, ports.metrics);
     this.boundPorts.outbound = await this.listen(
-      createServer((s) => acceptOutbound(s, this.httpByDirection.outbound)),
+      createServer((s) => this.outbound.accept(s)),
       bindAddress,
       ports.outbound,
     );
@@ -149,6 +179,7 @@ export class WeftProxy implements ConfigSink {
       const valid = validateProxyConfig(config);
       const { compiled, retired } = compileConfig(valid, this.compiled, {
         credentials: () => this.identity.current(),
+        ...(this.options.capture ? { inboundSource: INBOUND_SOURCE } : {}),
       });
       this.compiled = compiled;
       this.version = version;
@@ -262,6 +293,7 @@ export class WeftProxy implements ConfigSink {
         targetPort: port,
         peerIdentity: undefined,
         tls: false,
+        originalDestination: undefined,
       };
       return proxyTcp(socket, listener.config.tcpRoute, this.tcpContext(this.compiled!, conn, 'source'));
     }

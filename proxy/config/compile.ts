@@ -38,6 +38,11 @@ export interface CompiledConfig {
   readonly gateway: ReadonlyMap<number, ActiveListener>;
   /** Outbound listeners bound to a service address (`<address>:<port>`), reached through traffic capture. */
   readonly outboundByAddress: ReadonlyMap<string, ActiveListener>;
+  /**
+   * Outbound TLS listeners chosen by the server name a captured ClientHello asks for, by port,
+   * then by host (lowercase, `*.` for a wildcard): those with `tls.hosts` and no address.
+   */
+  readonly outboundBySni: ReadonlyMap<number, ReadonlyMap<string, ActiveListener>>;
   readonly clusters: ReadonlyMap<string, UpstreamCluster>;
   readonly authorizer: Authorizer;
   readonly mtls: InboundMtls;
@@ -93,10 +98,13 @@ export function compileConfig(
     gateway: new Map<number, ActiveListener>(),
   } as const;
   const outboundByAddress = new Map<string, ActiveListener>();
+  const outboundBySni = new Map<number, Map<string, ActiveListener>>();
   config.listeners.forEach((l, i) => {
     const routes = l.routeConfig === undefined ? undefined : routeTables.get(l.routeConfig);
     if (l.routeConfig !== undefined && !routes)
       throw new ConfigError(`listeners[${i}].routeConfig`, `no RouteConfiguration named "${l.routeConfig}"`);
+    const sniHosts = outboundSniHosts(l);
+    if (sniHosts) return indexBySni(outboundBySni, sniHosts, { config: l, routes }, i);
     // Outbound TCP listeners are per service address (Istio's per-VIP listeners): several share a port.
     const byAddress = l.direction === 'outbound' && l.address !== undefined;
     const key = byAddress ? `${l.address}:${l.port}` : l.port;
@@ -124,6 +132,7 @@ export function compileConfig(
       raw: config,
       ...listeners,
       outboundByAddress,
+      outboundBySni,
       clusters,
       authorizer,
       mtls: config.security.mtls,
@@ -131,6 +140,43 @@ export function compileConfig(
     },
     retired,
   };
+}
+
+/** The server names an outbound TLS listener without an address is chosen by, if it lists any. */
+function outboundSniHosts(l: Listener): readonly string[] | undefined {
+  const hosts = l.direction === 'outbound' && l.protocol === 'tls' && !l.address ? l.tls?.hosts : undefined;
+  return hosts && hosts.length > 0 ? hosts : undefined;
+}
+
+function indexBySni(
+  byPort: Map<number, Map<string, ActiveListener>>,
+  hosts: readonly string[],
+  listener: ActiveListener,
+  i: number,
+): void {
+  const port = listener.config.port;
+  const table = byPort.get(port) ?? new Map<string, ActiveListener>();
+  byPort.set(port, table);
+  hosts.forEach((host, j) => {
+    const key = host.toLowerCase();
+    if (table.has(key))
+      throw new ConfigError(
+        `listeners[${i}].tls.hosts[${j}]`,
+        `two outbound TLS listeners for ${key}:${port}`,
+      );
+    table.set(key, listener);
+  });
+}
+
+/** The outbound TLS listener for a server name among a port's: the exact name, else its `*.` wildcard. Pure. */
+export function listenerBySni(
+  byHost: ReadonlyMap<string, ActiveListener>,
+  serverName: string,
+): ActiveListener | undefined {
+  const exact = byHost.get(serverName);
+  if (exact) return exact;
+  const dot = serverName.indexOf('.');
+  return dot > 0 ? byHost.get(`*${serverName.slice(dot)}`) : undefined;
 }
 
 function detailOf(err: ConfigError): string {

@@ -32,6 +32,11 @@ export interface DownstreamConnection {
   /** The peer's verified SPIFFE ID (mesh mTLS), or undefined for plaintext. */
   readonly peerIdentity: string | undefined;
   readonly tls: boolean;
+  /**
+   * `<address>:<port>` the application connected to, when traffic capture redirected it to the
+   * proxy: an outbound request whose Host names no service is routed by it.
+   */
+  readonly originalDestination: string | undefined;
 }
 
 export const CONNECTION = Symbol('weft.downstream.connection');

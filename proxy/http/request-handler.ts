@@ -84,6 +84,7 @@ class RequestContext {
       targetPort: undefined,
       peerIdentity: undefined,
       tls: false,
+      originalDestination: undefined,
     };
     this.authority = headerValue(req.headers[':authority'] ?? req.headers.host) ?? '';
     this.method = req.method ?? 'GET';
@@ -107,7 +108,7 @@ class RequestContext {
       scheme: this.conn.tls ? 'https' : 'http',
       headers: this.req.headers,
     };
-    const selection = this.listener(config)?.routes?.select(routeRequest);
+    const selection = this.select(config, routeRequest);
     if (!selection) return this.localReply(404, ResponseFlag.noRoute, '');
     this.selection = selection;
     if (this.answeredByRoute(selection, routeRequest)) return;
@@ -266,6 +267,19 @@ class RequestContext {
       headers: this.req.headers,
     });
     return decision.allowed;
+  }
+
+  /**
+   * The route for the request's authority; for a captured connection whose Host names no service
+   * (a client calling an address, or sending another name), then the route for the address it
+   * connected to, as Istio lists a service's VIP among its domains.
+   */
+  private select(config: CompiledConfig, routeRequest: RouteRequest): RouteSelection | undefined {
+    const routes = this.listener(config)?.routes;
+    const selection = routes?.select(routeRequest);
+    const dst = this.conn.originalDestination;
+    if (selection || dst === undefined || dst === routeRequest.authority) return selection;
+    return routes?.select({ ...routeRequest, authority: dst });
   }
 
   private listener(config: CompiledConfig): ActiveListener | undefined {

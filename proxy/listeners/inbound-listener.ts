@@ -7,6 +7,7 @@ import { peerSpiffeId } from '../identity/credentials.js';
 import { CONNECTION, type DownstreamConnection, type WithConnection } from '../http/downstream.js';
 import { portOfSni } from '../upstream/cluster.js';
 import { MESH_ALPN_HTTP, MESH_ALPN_TCP } from '../upstream/connector.js';
+import type { OriginalDestinationReader } from '../original-dst/original-dst.js';
 import type { HttpServers } from './http-servers.js';
 import { peekFirstBytes, TLS_HANDSHAKE_RECORD } from './peek.js';
 import { proxyTcp, type TcpProxyContext } from './tcp-proxy.js';
@@ -19,15 +20,17 @@ export interface InboundListenerOptions {
   /** How long PERMISSIVE waits for a client's first byte before assuming a server-first plaintext protocol. */
   readonly detectionTimeoutMs: number;
   readonly onRefused: (reason: 'plaintext-in-strict' | 'tls-handshake' | 'no-listener' | 'rbac') => void;
+  /** With traffic capture on: the port a redirected connection was for (plaintext has no SNI to say). */
+  readonly originalDestination: OriginalDestinationReader | undefined;
 }
 
 const SERVER_ALPN = [...MESH_ALPN_HTTP, ...MESH_ALPN_TCP];
 
 /**
  * The inbound side (15006): enforces the PeerAuthentication mode, terminates mesh mTLS with the
- * workload certificate, learns the target port (from the original destination when traffic is
- * captured, else from the mesh SNI, else the workload's only inbound port), then serves HTTP or
- * proxies TCP to the application.
+ * workload certificate, learns the target port (from the mesh SNI over mTLS, from the original
+ * destination for plaintext when traffic is captured, else the workload's only inbound port), then
+ * serves HTTP or proxies TCP to the application.
  */
 export class InboundListener {
   private tls: TlsServer | undefined;
@@ -42,8 +45,15 @@ export class InboundListener {
     if (!config) return void socket.destroy();
     const mode = config.mtls.mode;
     const tcpOnly = [...config.inbound.values()].every((l) => isTcp(l));
+    // Under STRICT only mTLS passes, and its SNI names the port: no need to ask the kernel.
+    const port = mode === 'STRICT' ? undefined : this.options.originalDestination?.(socket)?.port;
+    // A captured port the workload does not serve must not reach its only port by default.
+    if (port !== undefined && !config.inbound.has(port)) {
+      this.options.onRefused('no-listener');
+      return void socket.destroy();
+    }
     // A plaintext-only TCP workload is never sniffed: server-first protocols must not wait.
-    if (mode === 'DISABLE' && tcpOnly) return this.route(socket, undefined, undefined, false, undefined);
+    if (mode === 'DISABLE' && tcpOnly) return this.route(socket, undefined, port, false, undefined);
     const timeout = mode === 'PERMISSIVE' && !tcpOnly ? 0 : this.options.detectionTimeoutMs;
     peekFirstBytes(socket, mode === 'STRICT' ? 0 : timeout, (first) => {
       if (first?.[0] === TLS_HANDSHAKE_RECORD && mode !== 'DISABLE') return this.terminateTls(socket);
@@ -51,7 +61,7 @@ export class InboundListener {
         this.options.onRefused('plaintext-in-strict');
         return void socket.destroy();
       }
-      this.route(socket, first, undefined, false, undefined);
+      this.route(socket, first, port, false, undefined);
     });
   }
 
@@ -113,6 +123,7 @@ export class InboundListener {
       targetPort: listener.config.port,
       peerIdentity,
       tls: isTls,
+      originalDestination: undefined,
     };
     (socket as WithConnection)[CONNECTION] = conn;
     if (isTcp(listener)) return this.proxyTcp(socket, listener, config, conn);

@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 import { Pool, type Dispatcher } from 'undici';
 import type { Cluster, Endpoint } from '../config/generated/proxy-config.js';
 import type { Credentials } from '../identity/credentials.js';
@@ -15,6 +16,12 @@ import { OutlierDetector } from './outlier-detection.js';
 
 export interface ClusterDependencies {
   readonly credentials: () => Credentials | undefined;
+  /**
+   * With traffic capture: the source address of connections to the workload beside the proxy at its
+   * own (non-loopback) address, Istio's 127.0.0.6, which weft-init exempts from capture; from any
+   * other source the proxy's call to its own pod address would be redirected back to its inbound port.
+   */
+  readonly inboundSource?: { readonly ipv4: string; readonly ipv6: string };
 }
 
 /**
@@ -149,7 +156,15 @@ export class UpstreamCluster {
     }
     if (tls?.mode === 'SIMPLE' || tls?.mode === 'MUTUAL')
       return simpleTlsConnector(tls.sni, tls.insecureSkipVerify === true, connectTimeoutMs);
-    return plainConnector(connectTimeoutMs);
+    return plainConnector(connectTimeoutMs, this.sourceAddress(host));
+  }
+
+  /** Where plaintext connections to `host` come from: the kernel's choice, except for inbound delivery under capture. */
+  private sourceAddress(host: UpstreamHost): string | undefined {
+    const source = this.deps.inboundSource;
+    const address = host.endpoint.address;
+    if (!source || !this.name.startsWith('inbound|') || isLoopback(address)) return undefined;
+    return isIPv6(address) ? source.ipv6 : source.ipv4;
   }
 }
 
@@ -164,4 +179,8 @@ export function istioSni(clusterName: string): string {
 export function portOfSni(sni: string | undefined | false): number | undefined {
   const m = sni ? /^outbound_\.(\d+)_\./.exec(sni) : null;
   return m ? Number(m[1]) : undefined;
+}
+
+function isLoopback(address: string): boolean {
+  return address.startsWith('127.') || address === '::1' || address === 'localhost';
 }

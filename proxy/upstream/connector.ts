@@ -18,10 +18,15 @@ export interface MeshTlsOptions {
   readonly connectTimeoutMs: number;
 }
 
-/** A plaintext TCP connector with Nagle off (the proxy writes whole frames). */
-export function plainConnector(connectTimeoutMs: number): Connector {
+/** A plaintext TCP connector with Nagle off (the proxy writes whole frames), from `localAddress` if given. */
+export function plainConnector(connectTimeoutMs: number, localAddress?: string): Connector {
   return (opts, callback) => {
-    const socket = netConnect({ host: opts.hostname, port: Number(opts.port), noDelay: true });
+    const socket = netConnect({
+      host: opts.hostname,
+      port: Number(opts.port),
+      noDelay: true,
+      ...(localAddress ? { localAddress } : {}),
+    });
     guard(socket, 'connect', connectTimeoutMs, callback);
   };
 }
