@@ -35,14 +35,21 @@ export async function startWeftProcess(
   child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  await waitUntil(
-    `${entry} to log ${readyLine}`,
-    () => {
-      if (child.exitCode !== null) throw new Error(`${entry} exited with ${child.exitCode}:\n${output}`);
-      return { done: output.includes(readyLine), state: output.slice(-1500) };
-    },
-    { timeoutMs: 30_000 },
-  );
+  // A process that exits before it is ready fails the start at once, with what it printed.
+  const exitedEarly = exited.then((code) => {
+    throw new Error(`${entry} exited with ${code} before logging ${readyLine}:\n${output.slice(-3000)}`);
+  });
+  exitedEarly.catch(() => undefined); // handled by the race below, or moot once the process is ready
+  await Promise.race([
+    waitUntil(
+      `${entry} to log ${readyLine}`,
+      () => ({ done: output.includes(readyLine), state: output.slice(-1500) }),
+      {
+        timeoutMs: 30_000,
+      },
+    ),
+    exitedEarly,
+  ]);
   return {
     process: child,
     logs: () => output,
