@@ -160,6 +160,8 @@ describe('sidecar injection', () => {
       assert.equal(env.POD_NAME, 'metadata.name');
       assert.equal(env.POD_NAMESPACE, 'metadata.namespace');
       assert.equal(env.SERVICE_ACCOUNT, 'spec.serviceAccountName');
+      assert.equal(env.INSTANCE_IP, 'status.podIP');
+      assert.equal(argValue(proxy, 'instance-ip'), '$(INSTANCE_IP)');
       assert.equal(argValue(proxy, 'log-level'), 'info');
       assert.equal(argValue(proxy, 'bind'), '0.0.0.0');
     });

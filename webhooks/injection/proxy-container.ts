@@ -49,9 +49,10 @@ poll();`,
 
 /**
  * The image's `proxy` entrypoint in the sidecar role. The pod's name, namespace and service account
- * come from the downward API at start (a controller's pod has no name yet at admission); the `$(VAR)`
- * references in the arguments are expanded by the kubelet. The traffic listeners bind every address
- * because captured inbound connections arrive on the pod's own IP.
+ * and IP come from the downward API at start (a controller's pod has no name yet at admission); the
+ * `$(VAR)` references in the arguments are expanded by the kubelet. The traffic listeners bind every
+ * address because captured inbound connections arrive on the pod's own IP, which is also where the
+ * proxy delivers them to the application (`--instance-ip`, as Istio's INSTANCE_IP).
  */
 export function proxyArgs(input: ProxyContainerInput): string[] {
   const { settings } = input;
@@ -68,6 +69,7 @@ export function proxyArgs(input: ProxyContainerInput): string[] {
     '--service-account=$(SERVICE_ACCOUNT)',
     ...labels,
     '--bind=0.0.0.0',
+    '--instance-ip=$(INSTANCE_IP)',
     `--outbound-port=${ports.proxyOutbound}`,
     `--inbound-port=${ports.proxyInbound}`,
     `--admin-port=${ports.proxyAdmin}`,
@@ -90,6 +92,7 @@ export function proxyContainer(input: ProxyContainerInput): V1Container {
     fieldRef('POD_NAME', 'metadata.name'),
     fieldRef('POD_NAMESPACE', 'metadata.namespace'),
     fieldRef('SERVICE_ACCOUNT', 'spec.serviceAccountName'),
+    fieldRef('INSTANCE_IP', 'status.podIP'),
     ...(input.appProbers
       ? [fieldRef(APP_PROBERS_ENV, `metadata.annotations['${annotations.appProbers}']`)]
       : []),
