@@ -2,6 +2,8 @@
 
 export const CONTROL_PLANE_NAME = 'weft-control-plane';
 export const CA_SECRET_NAME = 'weft-ca-secret';
+/** Registration tokens of WorkloadEntry workloads (VMs), `<namespace>.<serviceAccount>: <token>`. */
+export const REGISTRATION_SECRET_NAME = 'weft-workload-registration';
 export const ROOT_CERT_CONFIGMAP = 'weft-ca-root-cert';
 export const INJECTOR_WEBHOOK_NAME = 'weft-sidecar-injector';
 export const VALIDATOR_WEBHOOK_NAME = 'weft-validator';

@@ -1,7 +1,13 @@
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
-import { AuthenticationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { AuthenticationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
+import {
+  identityForToken,
+  isRegistrationToken,
+  REGISTRATION_SECRET,
+  type RegisteredIdentity,
+} from './registration-tokens.js';
 import { CsrRefused, signWorkloadCsr, type SigningCa, type WorkloadIdentity } from './signer.js';
 
 export { CSR_PATH } from '../../proxy/identity/workload-identity.js';
@@ -13,8 +19,11 @@ export interface CaServerOptions {
   readonly kc: KubeConfig;
   readonly log: Logger;
   readonly registry: Registry;
-  /** The signing CA, the trust domain and the workload certificate TTL, as the Mesh currently says. */
-  readonly current: () => { ca: SigningCa; trustDomain: string; ttlMs: number } | undefined;
+  /** The signing CA, trust domain, certificate TTL and mesh namespace, as the Mesh currently says. */
+  readonly current: () =>
+    { ca: SigningCa; trustDomain: string; ttlMs: number; namespace: string } | undefined;
+  /** Whether a WorkloadEntry in `namespace` runs as `serviceAccount`: registration tokens are for those only. */
+  readonly hasWorkloadEntry: (namespace: string, serviceAccount: string) => boolean;
 }
 
 /** `system:serviceaccount:<namespace>:<name>` into its parts; anything else is not a workload. Pure. */
@@ -26,17 +35,21 @@ export function serviceAccountOf(
 }
 
 /**
- * The certificate authority's endpoint: `POST /weft.ca.v1/certificates` with `{"csr": PEM}` and the
- * caller's projected ServiceAccount token (audience `weft-ca`) as a bearer token. The identity comes
- * from TokenReview, never from the CSR; a CSR asking for another identity is refused, logged and counted.
+ * The certificate authority's endpoint: `POST /weft.ca.v1/certificates` with `{"csr": PEM}` and, as a
+ * bearer token, the caller's projected ServiceAccount token (audience `weft-ca`, checked by
+ * TokenReview) or, for a WorkloadEntry workload, its registration token (registration-tokens.ts). The
+ * identity comes from that token, never from the CSR; a CSR asking for another identity is refused,
+ * logged and counted.
  */
 export class CaServer {
   private readonly tokens: AuthenticationV1Api;
+  private readonly core: CoreV1Api;
   private readonly issued: Counter;
   private readonly refused: Counter<'reason'>;
 
   constructor(private readonly options: CaServerOptions) {
     this.tokens = options.kc.makeApiClient(AuthenticationV1Api);
+    this.core = options.kc.makeApiClient(CoreV1Api);
     this.issued = new Counter({
       name: 'weft_ca_certificates_issued_total',
       help: 'Workload certificates signed.',
@@ -97,16 +110,10 @@ export class CaServer {
         'unauthenticated',
         'send the projected ServiceAccount token as "authorization: Bearer <token>"',
       );
-    const review = await this.tokens.createTokenReview({
-      body: { spec: { token, audiences: [CA_AUDIENCE] } },
-    });
-    const account = review.status?.authenticated ? serviceAccountOf(review.status.user?.username) : undefined;
-    if (!account)
-      return this.refuse(
-        401,
-        'unauthenticated',
-        `the token is not a valid ServiceAccount token for audience ${CA_AUDIENCE}`,
-      );
+    const account = isRegistrationToken(token)
+      ? await this.registeredIdentity(token, current.namespace)
+      : await this.serviceAccountIdentity(token);
+    if (typeof account === 'string') return this.refuse(401, 'unauthenticated', account);
     const identity: WorkloadIdentity = { trustDomain: current.trustDomain, ...account };
     let csr: string;
     try {
@@ -125,5 +132,38 @@ export class CaServer {
         caller: account,
       });
     }
+  }
+
+  /** The ServiceAccount a projected token proves, by TokenReview; or why it proves none. */
+  private async serviceAccountIdentity(token: string): Promise<RegisteredIdentity | string> {
+    const review = await this.tokens.createTokenReview({
+      body: { spec: { token, audiences: [CA_AUDIENCE] } },
+    });
+    const account = review.status?.authenticated ? serviceAccountOf(review.status.user?.username) : undefined;
+    return account ?? `the token is not a valid ServiceAccount token for audience ${CA_AUDIENCE}`;
+  }
+
+  /** The identity a registration token is for, while a WorkloadEntry still runs as it; or why none. */
+  private async registeredIdentity(
+    token: string,
+    meshNamespace: string,
+  ): Promise<RegisteredIdentity | string> {
+    const where = `Secret ${meshNamespace}/${REGISTRATION_SECRET}`;
+    let data: Record<string, string> = {};
+    try {
+      data =
+        (await this.core.readNamespacedSecret({ name: REGISTRATION_SECRET, namespace: meshNamespace }))
+          .data ?? {};
+    } catch (err) {
+      if ((err as { code?: number }).code !== 404) throw err;
+    }
+    const decoded = Object.fromEntries(
+      Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]),
+    );
+    const id = identityForToken(token, decoded);
+    if (!id) return `the registration token is not in ${where}`;
+    if (!this.options.hasWorkloadEntry(id.namespace, id.serviceAccount))
+      return `the registration token is for ${id.namespace}/${id.serviceAccount}, but no WorkloadEntry in ${id.namespace} runs as ${id.serviceAccount}`;
+    return id;
   }
 }

@@ -169,6 +169,13 @@ export class Discovery {
     };
   }
 
+  /** Whether a WorkloadEntry in `namespace` runs as `serviceAccount` (the CA's check for registration tokens). */
+  hasWorkloadEntry(namespace: string, serviceAccount: string): boolean {
+    return this.list<WorkloadEntry>('WorkloadEntry').some(
+      (w) => w.metadata?.namespace === namespace && (w.spec?.serviceAccount ?? 'default') === serviceAccount,
+    );
+  }
+
   destinationRules(): MeshSnapshot['destinationRules'] {
     return this.list('DestinationRule');
   }

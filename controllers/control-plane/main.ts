@@ -155,7 +155,13 @@ async function serveWithMeshCa(
     { certPem: mesh.ca.certPem, keyPem: mesh.ca.keyPem },
   );
   if (addresses.push !== 'off') {
-    const ca = new CaServer({ kc, log, registry, current: () => mesh });
+    const ca = new CaServer({
+      kc,
+      log,
+      registry,
+      current: () => mesh,
+      hasWorkloadEntry: (namespace, serviceAccount) => discovery.hasWorkloadEntry(namespace, serviceAccount),
+    });
     const server = createSecureServer({
       cert: serving.certPem + mesh.ca.chainPem,
       key: serving.keyPem,

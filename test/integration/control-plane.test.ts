@@ -5,6 +5,7 @@ import { connect } from 'node:http2';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { generateRsaKeyPem } from '../../controllers/ca/issue.js';
 import { createCsr } from '../../proxy/identity/csr.js';
+import { newRegistrationToken, REGISTRATION_SECRET } from '../../controllers/ca/registration-tokens.js';
 import { spiffeUri } from '../../controllers/ca/signer.js';
 import type { ProxyConfig } from '../../proxy/config/generated/proxy-config.js';
 import { kubectlAsync, status as clusterStatus, up } from '../cluster/local-cluster.js';
@@ -347,6 +348,46 @@ describe('control plane', () => {
         state: impostor.messages.map((m) => m.type),
       }));
       assert.equal(impostor.messages.length, 0);
+    });
+
+    it('signs for a WorkloadEntry workload that presents its registration token, and only for it', async () => {
+      const vm = newRegistrationToken();
+      const orphan = newRegistrationToken();
+      const created = await kubectlAsync([
+        'create',
+        'secret',
+        'generic',
+        REGISTRATION_SECRET,
+        '-n',
+        meshes.namespace,
+        `--from-literal=${shop.name}.reviews=${vm}`,
+        `--from-literal=${shop.name}.nobody=${orphan}`,
+      ]);
+      assert.equal(created.status, 0, created.stderr);
+      const key = generateRsaKeyPem();
+      const reviews = { trustDomain: 'cluster.local', namespace: shop.name, serviceAccount: 'reviews' };
+
+      const signed = await caPost(vm, createCsr(key, spiffeUri(reviews)));
+      assert.equal(signed.status, 200, JSON.stringify(signed.body));
+      const leaf = new X509Certificate(signed.body.certChain!);
+      assert.equal(leaf.subjectAltName, `URI:spiffe://cluster.local/ns/${shop.name}/sa/reviews`);
+
+      const foreign = await caPost(vm, createCsr(key, spiffeUri({ ...reviews, serviceAccount: 'ratings' })));
+      assert.equal(foreign.status, 403, JSON.stringify(foreign.body));
+
+      const noWorkload = await caPost(
+        orphan,
+        createCsr(key, spiffeUri({ ...reviews, serviceAccount: 'nobody' })),
+      );
+      assert.equal(noWorkload.status, 401);
+      assert.match(noWorkload.body.error!, /no WorkloadEntry in .* runs as nobody/);
+
+      const unknown = await caPost(newRegistrationToken(), createCsr(key, spiffeUri(reviews)));
+      assert.equal(unknown.status, 401);
+      assert.match(
+        unknown.body.error!,
+        new RegExp(`not in Secret ${meshes.namespace}/${REGISTRATION_SECRET}`),
+      );
     });
   });
 });
