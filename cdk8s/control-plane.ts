@@ -1,7 +1,7 @@
-import { ApiObject, Duration, JsonPatch } from "cdk8s";
-import * as kplus from "cdk8s-plus-28";
-import { Construct } from "constructs";
-import type { DefaultedMeshSpec } from "../crds/defaults.js";
+import { ApiObject, Duration, JsonPatch } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import type { DefaultedMeshSpec } from '../crds/defaults.js';
 import {
   labelKeys,
   CA_SECRET_NAME,
@@ -12,9 +12,9 @@ import {
   meshLabels,
   ports,
   VALIDATOR_WEBHOOK_NAME,
-} from "./names.js";
-import { apiResource, TRAFFIC_RESOURCES } from "./rbac.js";
-import { containerResources } from "./resources.js";
+} from './names.js';
+import { apiResource, TRAFFIC_RESOURCES } from './rbac.js';
+import { containerResources } from './resources.js';
 
 export interface ControlPlaneProps {
   readonly meshName: string;
@@ -22,8 +22,8 @@ export interface ControlPlaneProps {
 }
 
 const DEFAULT_RESOURCES = {
-  requests: { cpu: "100m", memory: "128Mi" },
-  limits: { memory: "1Gi" },
+  requests: { cpu: '100m', memory: '128Mi' },
+  limits: { memory: '1Gi' },
 };
 
 /**
@@ -35,17 +35,17 @@ export class ControlPlane extends Construct {
     super(scope, id);
     const { meshName, spec } = props;
     const namespace = spec.namespace;
-    const labels = meshLabels(meshName, "control-plane", spec.version);
+    const labels = meshLabels(meshName, 'control-plane', spec.version);
     const metadata = { name: CONTROL_PLANE_NAME, namespace, labels };
 
-    const serviceAccount = new kplus.ServiceAccount(this, "service-account", {
+    const serviceAccount = new kplus.ServiceAccount(this, 'service-account', {
       metadata,
       automountToken: true,
     });
     this.grantClusterAccess(meshName, labels, serviceAccount);
     this.grantNamespaceAccess(metadata, serviceAccount);
 
-    const deployment = new kplus.Deployment(this, "deployment", {
+    const deployment = new kplus.Deployment(this, 'deployment', {
       metadata,
       replicas: spec.controlPlane.replicas,
       serviceAccount,
@@ -55,25 +55,23 @@ export class ControlPlane extends Construct {
       progressDeadline: Duration.minutes(10),
       containers: [
         {
-          name: "control-plane",
+          name: 'control-plane',
           image: imageFor(spec.version, spec.controlPlane.image),
-          args: ["control-plane", `--mesh=${meshName}`],
+          args: ['control-plane', `--mesh=${meshName}`],
           ports: [
-            { number: ports.pushPlaintext, name: "grpc-push" },
-            { number: ports.pushMtls, name: "grpc-push-tls" },
-            { number: ports.monitoring, name: "http-monitoring" },
-            { number: ports.webhook, name: "https-webhook" },
+            { number: ports.pushPlaintext, name: 'grpc-push' },
+            { number: ports.pushMtls, name: 'grpc-push-tls' },
+            { number: ports.monitoring, name: 'http-monitoring' },
+            { number: ports.webhook, name: 'https-webhook' },
           ],
           envVariables: {
-            POD_NAMESPACE: kplus.EnvValue.fromFieldRef(
-              kplus.EnvFieldPaths.POD_NAMESPACE,
-            ),
+            POD_NAMESPACE: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE),
             POD_NAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME),
           },
-          readiness: kplus.Probe.fromHttpGet("/readyz", {
+          readiness: kplus.Probe.fromHttpGet('/readyz', {
             port: ports.monitoring,
           }),
-          liveness: kplus.Probe.fromHttpGet("/healthz", {
+          liveness: kplus.Probe.fromHttpGet('/healthz', {
             port: ports.monitoring,
           }),
           securityContext: {
@@ -92,7 +90,7 @@ export class ControlPlane extends Construct {
     );
     // Quantities, node selectors and tolerations pass through verbatim: the Mesh speaks the
     // Kubernetes API's own shapes, which cdk8s-plus would otherwise make us parse and rebuild.
-    const podSpec = "/spec/template/spec";
+    const podSpec = '/spec/template/spec';
     const raw = ApiObject.of(deployment);
     raw.addJsonPatch(
       JsonPatch.replace(
@@ -101,43 +99,36 @@ export class ControlPlane extends Construct {
       ),
     );
     if (spec.controlPlane.nodeSelector)
-      raw.addJsonPatch(
-        JsonPatch.add(
-          `${podSpec}/nodeSelector`,
-          spec.controlPlane.nodeSelector,
-        ),
-      );
+      raw.addJsonPatch(JsonPatch.add(`${podSpec}/nodeSelector`, spec.controlPlane.nodeSelector));
     if (spec.controlPlane.tolerations)
-      raw.addJsonPatch(
-        JsonPatch.add(`${podSpec}/tolerations`, spec.controlPlane.tolerations),
-      );
+      raw.addJsonPatch(JsonPatch.add(`${podSpec}/tolerations`, spec.controlPlane.tolerations));
 
-    const service = new kplus.Service(this, "service", {
+    const service = new kplus.Service(this, 'service', {
       metadata,
       ports: [
         {
           port: ports.pushPlaintext,
           targetPort: ports.pushPlaintext,
-          name: "grpc-push",
+          name: 'grpc-push',
         },
         {
           port: ports.pushMtls,
           targetPort: ports.pushMtls,
-          name: "grpc-push-tls",
+          name: 'grpc-push-tls',
         },
         {
           port: ports.monitoring,
           targetPort: ports.monitoring,
-          name: "http-monitoring",
+          name: 'http-monitoring',
         },
-        { port: 443, targetPort: ports.webhook, name: "https-webhook" },
+        { port: 443, targetPort: ports.webhook, name: 'https-webhook' },
       ],
     });
 
-    service.selectLabel("app", CONTROL_PLANE_NAME);
+    service.selectLabel('app', CONTROL_PLANE_NAME);
     service.selectLabel(labelKeys.mesh, meshName);
 
-    new kplus.k8s.KubePodDisruptionBudget(this, "pdb", {
+    new kplus.k8s.KubePodDisruptionBudget(this, 'pdb', {
       metadata,
       spec: {
         // maxUnavailable rather than minAvailable: a single replica must not block node drains.
@@ -154,47 +145,33 @@ export class ControlPlane extends Construct {
     labels: Record<string, string>,
     sa: kplus.ServiceAccount,
   ): void {
-    const role = new kplus.ClusterRole(this, "cluster-role", {
+    const role = new kplus.ClusterRole(this, 'cluster-role', {
       metadata: { name: `${CONTROL_PLANE_NAME}-${meshName}`, labels },
     });
-    const read = ["get", "list", "watch"];
+    const read = ['get', 'list', 'watch'];
     role.allow(
       read,
-      apiResource("", "services"),
-      apiResource("", "pods"),
-      apiResource("", "namespaces"),
-      apiResource("", "serviceaccounts"),
-      apiResource("discovery.k8s.io", "endpointslices"),
-      apiResource("mesh.weft.dev", "meshes"),
+      apiResource('', 'services'),
+      apiResource('', 'pods'),
+      apiResource('', 'namespaces'),
+      apiResource('', 'serviceaccounts'),
+      apiResource('discovery.k8s.io', 'endpointslices'),
+      apiResource('mesh.weft.dev', 'meshes'),
     );
     for (const [group, resource] of TRAFFIC_RESOURCES) {
       role.allow(read, apiResource(group, resource));
-      role.allow(
-        ["get", "patch", "update"],
-        apiResource(group, `${resource}/status`),
-      );
+      role.allow(['get', 'patch', 'update'], apiResource(group, `${resource}/status`));
     }
     // Identity: the CA authenticates proxies by their ServiceAccount token.
-    role.allow(
-      ["create"],
-      apiResource("authentication.k8s.io", "tokenreviews"),
-    );
-    role.allow(["create", "patch"], apiResource("events.k8s.io", "events"));
+    role.allow(['create'], apiResource('authentication.k8s.io', 'tokenreviews'));
+    role.allow(['create', 'patch'], apiResource('events.k8s.io', 'events'));
     // Webhook caBundle rotation, on the two configurations of this mesh only.
     role.allow(
-      ["get", "patch"],
-      apiResource(
-        "admissionregistration.k8s.io",
-        "mutatingwebhookconfigurations",
-        INJECTOR_WEBHOOK_NAME,
-      ),
-      apiResource(
-        "admissionregistration.k8s.io",
-        "validatingwebhookconfigurations",
-        VALIDATOR_WEBHOOK_NAME,
-      ),
+      ['get', 'patch'],
+      apiResource('admissionregistration.k8s.io', 'mutatingwebhookconfigurations', INJECTOR_WEBHOOK_NAME),
+      apiResource('admissionregistration.k8s.io', 'validatingwebhookconfigurations', VALIDATOR_WEBHOOK_NAME),
     );
-    new kplus.ClusterRoleBinding(this, "cluster-role-binding", {
+    new kplus.ClusterRoleBinding(this, 'cluster-role-binding', {
       metadata: { name: `${CONTROL_PLANE_NAME}-${meshName}`, labels },
       role,
     }).addSubjects(sa);
@@ -208,20 +185,18 @@ export class ControlPlane extends Construct {
     },
     sa: kplus.ServiceAccount,
   ): void {
-    const role = new kplus.Role(this, "role", { metadata });
+    const role = new kplus.Role(this, 'role', { metadata });
     // Signing needs the CA key, and VMs' registration tokens: one Secret each, in the mesh namespace.
     for (const secret of [CA_SECRET_NAME, REGISTRATION_SECRET_NAME])
-      role.allow(["get", "watch", "list"], {
-        apiGroup: "",
-        resourceType: "secrets",
+      role.allow(['get', 'watch', 'list'], {
+        apiGroup: '',
+        resourceType: 'secrets',
         resourceName: secret,
       });
-    role.allow(["get", "create", "update"], {
-      apiGroup: "coordination.k8s.io",
-      resourceType: "leases",
+    role.allow(['get', 'create', 'update'], {
+      apiGroup: 'coordination.k8s.io',
+      resourceType: 'leases',
     });
-    new kplus.RoleBinding(this, "role-binding", { metadata, role }).addSubjects(
-      sa,
-    );
+    new kplus.RoleBinding(this, 'role-binding', { metadata, role }).addSubjects(sa);
   }
 }
