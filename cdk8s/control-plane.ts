@@ -21,10 +21,7 @@ export interface ControlPlaneProps {
   readonly spec: DefaultedMeshSpec;
 }
 
-const DEFAULT_RESOURCES = {
-  requests: { cpu: '100m', memory: '128Mi' },
-  limits: { memory: '1Gi' },
-};
+const DEFAULT_RESOURCES = { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '1Gi' } };
 
 /**
  * weft-control-plane: its ServiceAccount and least-privilege RBAC, Deployment, Service and
@@ -68,25 +65,14 @@ export class ControlPlane extends Construct {
             POD_NAMESPACE: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE),
             POD_NAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME),
           },
-          readiness: kplus.Probe.fromHttpGet('/readyz', {
-            port: ports.monitoring,
-          }),
-          liveness: kplus.Probe.fromHttpGet('/healthz', {
-            port: ports.monitoring,
-          }),
-          securityContext: {
-            ensureNonRoot: true,
-            user: 1337,
-            group: 1337,
-            readOnlyRootFilesystem: true,
-          },
+          readiness: kplus.Probe.fromHttpGet('/readyz', { port: ports.monitoring }),
+          liveness: kplus.Probe.fromHttpGet('/healthz', { port: ports.monitoring }),
+          securityContext: { ensureNonRoot: true, user: 1337, group: 1337, readOnlyRootFilesystem: true },
         },
       ],
     });
     deployment.select(
-      kplus.LabelSelector.of({
-        labels: { app: CONTROL_PLANE_NAME, [labelKeys.mesh]: meshName },
-      }),
+      kplus.LabelSelector.of({ labels: { app: CONTROL_PLANE_NAME, [labelKeys.mesh]: meshName } }),
     );
     // Quantities, node selectors and tolerations pass through verbatim: the Mesh speaks the
     // Kubernetes API's own shapes, which cdk8s-plus would otherwise make us parse and rebuild.
@@ -106,21 +92,9 @@ export class ControlPlane extends Construct {
     const service = new kplus.Service(this, 'service', {
       metadata,
       ports: [
-        {
-          port: ports.pushPlaintext,
-          targetPort: ports.pushPlaintext,
-          name: 'grpc-push',
-        },
-        {
-          port: ports.pushMtls,
-          targetPort: ports.pushMtls,
-          name: 'grpc-push-tls',
-        },
-        {
-          port: ports.monitoring,
-          targetPort: ports.monitoring,
-          name: 'http-monitoring',
-        },
+        { port: ports.pushPlaintext, targetPort: ports.pushPlaintext, name: 'grpc-push' },
+        { port: ports.pushMtls, targetPort: ports.pushMtls, name: 'grpc-push-tls' },
+        { port: ports.monitoring, targetPort: ports.monitoring, name: 'http-monitoring' },
         { port: 443, targetPort: ports.webhook, name: 'https-webhook' },
       ],
     });
@@ -133,9 +107,7 @@ export class ControlPlane extends Construct {
       spec: {
         // maxUnavailable rather than minAvailable: a single replica must not block node drains.
         maxUnavailable: kplus.k8s.IntOrString.fromNumber(1),
-        selector: {
-          matchLabels: { app: CONTROL_PLANE_NAME, [labelKeys.mesh]: meshName },
-        },
+        selector: { matchLabels: { app: CONTROL_PLANE_NAME, [labelKeys.mesh]: meshName } },
       },
     });
   }
@@ -178,25 +150,14 @@ export class ControlPlane extends Construct {
   }
 
   private grantNamespaceAccess(
-    metadata: {
-      name: string;
-      namespace: string;
-      labels: Record<string, string>;
-    },
+    metadata: { name: string; namespace: string; labels: Record<string, string> },
     sa: kplus.ServiceAccount,
   ): void {
     const role = new kplus.Role(this, 'role', { metadata });
     // Signing needs the CA key, and VMs' registration tokens: one Secret each, in the mesh namespace.
     for (const secret of [CA_SECRET_NAME, REGISTRATION_SECRET_NAME])
-      role.allow(['get', 'watch', 'list'], {
-        apiGroup: '',
-        resourceType: 'secrets',
-        resourceName: secret,
-      });
-    role.allow(['get', 'create', 'update'], {
-      apiGroup: 'coordination.k8s.io',
-      resourceType: 'leases',
-    });
+      role.allow(['get', 'watch', 'list'], { apiGroup: '', resourceType: 'secrets', resourceName: secret });
+    role.allow(['get', 'create', 'update'], { apiGroup: 'coordination.k8s.io', resourceType: 'leases' });
     new kplus.RoleBinding(this, 'role-binding', { metadata, role }).addSubjects(sa);
   }
 }
