@@ -54,6 +54,8 @@ export class ControlPlane extends Construct {
         {
           name: 'control-plane',
           image: imageFor(spec.version, spec.controlPlane.image),
+          // A tagged release never changes; pulling only when absent also lets kind use a loaded image.
+          imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
           args: ['control-plane', `--mesh=${meshName}`],
           ports: [
             { number: ports.pushPlaintext, name: 'grpc-push' },

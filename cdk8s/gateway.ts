@@ -45,6 +45,8 @@ export class Gateway extends Construct {
         {
           name: 'weft-proxy',
           image: imageFor(version),
+          // A tagged release never changes; pulling only when absent also lets kind use a loaded image.
+          imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
           args: ['proxy', '--role=gateway', `--gateway=${gateway.name}`],
           ports: [
             ...servicePorts.map((p) => ({ number: p.targetPort ?? p.port, name: p.name })),
