@@ -10,7 +10,17 @@ import { repoRoot } from './cluster/paths.js';
  * `npm test -- unit` or `-- integration` runs one tier; other arguments filter files by substring.
  */
 
-const SOURCE_DIRS = ['operator', 'controllers', 'webhooks', 'cdk8s', 'crds', 'proxy', 'olm-bundle', 'test'];
+const SOURCE_DIRS = [
+  'operator',
+  'controllers',
+  'webhooks',
+  'cdk8s',
+  'crds',
+  'proxy',
+  'olm-bundle',
+  'weftctl',
+  'test',
+];
 const SKIP = new Set(['node_modules', '.weft', 'dist', 'generated']);
 
 function findTests(dir: string, out: string[] = []): string[] {
