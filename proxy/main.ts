@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import pino from 'pino';
+import { parseAppProbers } from './admin/app-probes.js';
 import type { IdentitySource } from './identity/workload-identity.js';
 import { WeftProxy, type ProxyOptions } from './proxy.js';
 
@@ -84,6 +85,8 @@ function options(argv: string[]): ProxyOptions {
     },
     bindAddress: bind,
     capture: captureOn(values.capture, values.role, bind),
+    // Set by injection: the application's HTTP probes, which the health port forwards.
+    appProbers: parseAppProbers(process.env.WEFT_APP_PROBERS),
     ports: {
       outbound: port(values['outbound-port'], 'outbound-port'),
       inbound: port(values['inbound-port'], 'inbound-port'),

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { Counter, Registry } from 'prom-client';
 import { INBOUND_SOURCE } from './capture/capture-rules.js';
 import { adminServer, healthServer, metricsServer, type AdminState } from './admin/admin-servers.js';
+import type { AppProbe } from './admin/app-probes.js';
 import { applyEndpoints, compileConfig, validateProxyConfig, type CompiledConfig } from './config/compile.js';
 import type { ClusterLoadAssignment, ProxyConfig } from './config/generated/proxy-config.js';
 import type { ProxyAnnouncement } from './config/generated/push-protocol.js';
@@ -51,6 +52,8 @@ export interface ProxyOptions {
    * destination is read (SO_ORIGINAL_DST) to route it. Off, nothing is read and routing is by Host.
    */
   readonly capture?: boolean;
+  /** The application's HTTP probes, answered on the health port (WEFT_APP_PROBERS, from injection). */
+  readonly appProbers?: ReadonlyMap<string, AppProbe>;
   readonly log: Logger;
 }
 
@@ -142,7 +145,14 @@ export class WeftProxy implements ConfigSink {
   async start(): Promise<void> {
     const { ports, bindAddress, log } = this.options;
     this.boundPorts.admin = await this.listen(adminServer(this.adminState(), log), '127.0.0.1', ports.admin);
-    this.boundPorts.health = await this.listen(healthServer(this.adminState()), bindAddress, ports.health);
+    this.boundPorts.health = await this.listen(
+      healthServer(this.adminState(), {
+        probers: this.options.appProbers ?? new Map(),
+        host: this.options.node.address ?? '127.0.0.1',
+      }),
+      bindAddress,
+      ports.health,
+    );
     this.boundPorts.metrics = await this.listen(metricsServer(this.registry), bindAddress, ports.metrics);
     this.boundPorts.outbound = await this.listen(
       createServer((s) => this.outbound.accept(s)),

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
+import { APP_HEALTH_PREFIX, probeApplication, type AppProbe } from './app-probes.js';
 
 export interface AdminState {
   /** The configuration in force, with the version it came with (the config dump). */
@@ -45,10 +46,26 @@ export function adminServer(state: AdminState, log: Logger): Server {
   });
 }
 
-export function healthServer(state: AdminState): Server {
+/** The application's probes the health port forwards (see app-probes.ts), and where the application is. */
+export interface AppHealth {
+  readonly probers: ReadonlyMap<string, AppProbe>;
+  readonly host: string;
+}
+
+export function healthServer(state: AdminState, app?: AppHealth): Server {
   return createServer((req, res) => {
-    if (req.url === '/healthz/ready') return readiness(state, res);
-    text(res, 404, 'health: GET /healthz/ready\n');
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (path === '/healthz/ready') return readiness(state, res);
+    const probe = path.startsWith(APP_HEALTH_PREFIX) ? app?.probers.get(path) : undefined;
+    if (probe) {
+      void probeApplication(probe, app!.host).then((status) => text(res, status, `application: ${status}\n`));
+      return;
+    }
+    text(
+      res,
+      404,
+      `health: GET /healthz/ready${app?.probers.size ? `, ${[...app.probers.keys()].join(', ')}` : ''}\n`,
+    );
   });
 }
 
