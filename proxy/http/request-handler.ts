@@ -159,12 +159,14 @@ class RequestContext {
   private afterDelay(config: CompiledConfig, routeRequest: RouteRequest, flag: string): void {
     const selection = this.selection!;
     const route = selection.route.config;
-    const abort = route.fault?.abort;
-    if (abort && Math.random() * 100 < abort.percentage) return this.injectAbort(route, flag);
+    // The cluster is chosen before a fault abort, as Envoy's router resolves it: an aborted request
+    // is still reported against the service it was for (destination_service, not "unknown").
     const weighted = selection.route.pickCluster(Math.random());
     const cluster = weighted && config.clusters.get(weighted.cluster);
+    if (cluster) this.clusterName = cluster.name;
+    const abort = route.fault?.abort;
+    if (abort && Math.random() * 100 < abort.percentage) return this.injectAbort(route, flag);
     if (!cluster) return this.localReply(503, ResponseFlag.noHealthyUpstream, 'no healthy upstream');
-    this.clusterName = cluster.name;
     const headers = this.upstreamHeaders(route, weighted, routeRequest.scheme);
     const path = selection.route.rewritePath(this.path, selection.matchIndex);
     const retry = config.retryPolicies.get(route)!;
