@@ -47,7 +47,7 @@ export interface RunningOperator extends RunningProcess {
  */
 export async function startOperator(
   extraArgs: readonly string[] = [],
-  { compiled = false }: { compiled?: boolean } = {},
+  { compiled = false, kubeconfig }: { compiled?: boolean; kubeconfig?: string } = {},
 ): Promise<RunningOperator> {
   const running = await startWeftProcess(
     compiled ? 'dist/operator/main.js' : 'operator/main.ts',
@@ -59,6 +59,7 @@ export async function startOperator(
       ...extraArgs,
     ],
     '"serving metrics and probes"',
+    { kubeconfig },
   );
   const line = running
     .logs()

@@ -14,12 +14,14 @@ export interface RunningProcess {
 /**
  * Runs one of Weft's processes against the local cluster, as a user runs it out of cluster, and
  * waits until it logs `readyLine`. `entry` is relative to the repository: TypeScript runs under tsx,
- * compiled JavaScript (dist/) directly.
+ * compiled JavaScript (dist/) directly. `kubeconfig` defaults to the cluster admin's; a test can run the
+ * process as another identity (a ServiceAccount's token) to prove what it may do.
  */
 export async function startWeftProcess(
   entry: string,
   args: readonly string[],
   readyLine: string,
+  { kubeconfig = paths.kubeconfig }: { kubeconfig?: string } = {},
 ): Promise<RunningProcess> {
   const file = join(repoRoot, entry);
   const child = spawn(
@@ -27,7 +29,7 @@ export async function startWeftProcess(
     [...(entry.endsWith('.ts') ? ['--import', 'tsx'] : []), file, ...args],
     {
       cwd: repoRoot,
-      env: { ...process.env, KUBECONFIG: paths.kubeconfig },
+      env: { ...process.env, KUBECONFIG: kubeconfig },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
