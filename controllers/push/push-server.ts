@@ -15,6 +15,18 @@ import { PUSH_PATH } from '../../proxy/push/push-client.js';
 export { PUSH_PATH };
 import { ProxyConnection } from './proxy-connection.js';
 
+/** One proxy in /debug/proxy-status: what `weftctl proxy-status` and the demo read. */
+export interface ProxyStatusEntry {
+  readonly id: string;
+  readonly namespace: string;
+  readonly role: string;
+  /** SYNCED, STALE or NACK. */
+  readonly status: string;
+  readonly sent?: string;
+  readonly acked?: string;
+  readonly nack?: string;
+}
+
 /** Who a client certificate says the proxy is. */
 export interface PeerIdentity {
   readonly namespace: string;
@@ -184,15 +196,7 @@ export class PushServer {
   }
 
   /** proxy-status: every proxy with its sync state and versions. */
-  status(): {
-    id: string;
-    namespace: string;
-    role: string;
-    status: string;
-    sent?: string;
-    acked?: string;
-    nack?: string;
-  }[] {
+  status(): ProxyStatusEntry[] {
     return [...this.connections.values()]
       .map((c) => ({
         id: c.id,

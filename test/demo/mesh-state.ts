@@ -1,18 +1,12 @@
+import type { ProxyStatusEntry } from '../../controllers/push/push-server.js';
+import { parseMetrics } from '../helpers/prometheus.js';
 import { waitUntil } from '../helpers/wait.js';
 import { CONTROL_PLANE } from './stack.js';
 import type { RunningWorkload } from './workloads.js';
 
 /** What the control plane and the proxies say about themselves: proxy-status and Prometheus metrics. */
 
-export interface ProxyStatus {
-  readonly id: string;
-  readonly namespace: string;
-  readonly role: string;
-  readonly status: string;
-  readonly sent?: string;
-  readonly acked?: string;
-  readonly nack?: string;
-}
+export type ProxyStatus = ProxyStatusEntry;
 
 export async function proxyStatus(): Promise<ProxyStatus[]> {
   const res = await fetch(`${CONTROL_PLANE.monitoring}/debug/proxy-status`);
@@ -45,28 +39,6 @@ export async function waitSynced(
     },
     { timeoutMs: 60_000, intervalMs: 100 },
   )) as ProxyStatus[];
-}
-
-/** One Prometheus sample line, parsed. */
-interface MetricSample {
-  readonly name: string;
-  readonly labels: Record<string, string>;
-  readonly value: number;
-}
-
-const SAMPLE = /^([a-zA-Z_:][\w:]*)\{(.*)\}\s+(\S+)$/;
-const LABEL = /(\w+)="((?:[^"\\]|\\.)*)"/g;
-
-export function parseMetrics(text: string, name: string): MetricSample[] {
-  const out: MetricSample[] = [];
-  for (const line of text.split('\n')) {
-    const m = SAMPLE.exec(line);
-    if (!m || m[1] !== name) continue;
-    const labels: Record<string, string> = {};
-    for (const [, k, v] of m[2]!.matchAll(LABEL)) labels[k!] = v!;
-    out.push({ name, labels, value: Number(m[3]) });
-  }
-  return out;
 }
 
 export async function scrape(w: RunningWorkload): Promise<string> {

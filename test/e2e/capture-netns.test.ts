@@ -9,6 +9,7 @@ import { ensureOriginalDstAddon } from '../helpers/original-dst-addon.js';
 import { route, TestMeshPki } from '../helpers/proxy.js';
 import { waitUntil } from '../helpers/wait.js';
 import type { Outcome, Seen } from './capture-netns/pod-app.js';
+import { metricValue } from '../helpers/prometheus.js';
 
 /**
  * Transparent capture, for real: three "pods" as network namespaces on one bridge. The client and
@@ -169,21 +170,6 @@ function clientSidecar(): ProxyConfig {
     ],
     security: { mtls: { mode: 'STRICT' }, authorization: NO_POLICIES },
   };
-}
-
-/** The sum of a Prometheus metric's samples whose labels include `labels`. */
-function metricValue(exposition: string, metric: string, labels: Record<string, string>): number {
-  let sum = 0;
-  for (const line of exposition.split('\n')) {
-    if (!line.startsWith(`${metric}{`)) continue;
-    const close = line.lastIndexOf('}');
-    const seen = new Map<string, string>();
-    for (const m of line.slice(metric.length + 1, close).matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) {
-      seen.set(m[1]!, m[2]!);
-    }
-    if (Object.entries(labels).every(([k, v]) => seen.get(k) === v)) sum += Number(line.slice(close + 1));
-  }
-  return sum;
 }
 
 /** The last line a pod-app client printed. */

@@ -14,6 +14,7 @@ import {
   type Upstream,
 } from '../helpers/proxy.js';
 import { waitUntil } from '../helpers/wait.js';
+import { requestCount } from '../helpers/prometheus.js';
 
 /** A proxy bug that leaves a request hanging fails its test instead of stalling the run. */
 const LIMIT = { timeout: 60_000 };
@@ -24,17 +25,6 @@ const LIMIT = { timeout: 60_000 };
  */
 
 type Reply = Awaited<ReturnType<typeof send>>;
-
-/** Sum of the `weft_requests_total` samples whose labels include every pair of `labels`. */
-function requestCount(exposition: string, labels: Record<string, string>): number {
-  let sum = 0;
-  for (const line of exposition.split('\n')) {
-    if (!line.startsWith('weft_requests_total{')) continue;
-    const matches = Object.entries(labels).every(([k, v]) => new RegExp(`[{,]${k}="${v}"`).test(line));
-    if (matches) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
-}
 
 interface AdminCluster {
   name: string;

@@ -23,6 +23,7 @@ import {
   type Upstream,
 } from '../helpers/proxy.js';
 import { waitUntil } from '../helpers/wait.js';
+import { metricValue } from '../helpers/prometheus.js';
 
 const CLIENT_ID = 'spiffe://cluster.local/ns/default/sa/client';
 const SVC_ID = 'spiffe://cluster.local/ns/default/sa/svc';
@@ -109,21 +110,6 @@ function clientSidecar(serverInboundPort: number, expectedIdentity: string): Pro
       },
     ],
   );
-}
-
-/** The sum of a Prometheus metric's samples whose labels include `labels`. */
-function metricValue(exposition: string, metric: string, labels: Record<string, string>): number {
-  let sum = 0;
-  for (const line of exposition.split('\n')) {
-    if (!line.startsWith(`${metric}{`)) continue;
-    const close = line.lastIndexOf('}');
-    const seen = new Map<string, string>();
-    for (const m of line.slice(metric.length + 1, close).matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) {
-      seen.set(m[1]!, m[2]!);
-    }
-    if (Object.entries(labels).every(([k, v]) => seen.get(k) === v)) sum += Number(line.slice(close + 1));
-  }
-  return sum;
 }
 
 /** Waits until the metric (summed over series matching `labels`) reaches at least `atLeast`. */

@@ -37,6 +37,17 @@ const service = (name: string) => ({
   metadata: { name },
   spec: { selector: { app: name }, ports: [{ name: 'http', port: 9080 }] },
 });
+/** A VirtualService for ratings, exported to its namespace only, with a route timeout. */
+const ratingsTimeout = (timeout: string) => ({
+  apiVersion: 'networking.weft.dev/v1',
+  kind: 'VirtualService',
+  metadata: { name: 'ratings' },
+  spec: {
+    hosts: ['ratings'],
+    exportTo: ['.'],
+    http: [{ route: [{ destination: { host: 'ratings' } }], timeout }],
+  },
+});
 const workloadEntry = (name: string, app: string, version: string, address: string) => ({
   apiVersion: 'networking.weft.dev/v1',
   kind: 'WorkloadEntry',
@@ -128,16 +139,7 @@ describe('control plane', () => {
     await inOther.next(0);
     const shopCount = inShop.messages.length;
     const otherCount = inOther.messages.length;
-    await apply(shop.name, {
-      apiVersion: 'networking.weft.dev/v1',
-      kind: 'VirtualService',
-      metadata: { name: 'ratings' },
-      spec: {
-        hosts: ['ratings'],
-        exportTo: ['.'],
-        http: [{ route: [{ destination: { host: 'ratings' } }], timeout: '3s' }],
-      },
-    });
+    await apply(shop.name, ratingsTimeout('3s'));
     const update = (await inShop.next(shopCount, 'the VirtualService change')) as {
       type: 'snapshot';
       config: ProxyConfig;
@@ -162,16 +164,7 @@ describe('control plane', () => {
     const inShop = clients[0]!;
     const count = inShop.messages.length;
     inShop.nackNext('listener outbound|9080: test refusal');
-    await apply(shop.name, {
-      apiVersion: 'networking.weft.dev/v1',
-      kind: 'VirtualService',
-      metadata: { name: 'ratings' },
-      spec: {
-        hosts: ['ratings'],
-        exportTo: ['.'],
-        http: [{ route: [{ destination: { host: 'ratings' } }], timeout: '4s' }],
-      },
-    });
+    await apply(shop.name, ratingsTimeout('4s'));
     await inShop.next(count, 'the second change');
     await waitUntil('proxy-status to show the NACK', async () => {
       const s = (await status()).find((p) => p.id === inShop.node.id);
@@ -225,16 +218,7 @@ describe('control plane', () => {
     await up(() => undefined); // starts what is missing and waits until the cluster is healthy
     // Applied as soon as the API answers, while the control plane's watches are still broken or
     // backing off: only a relist (level-based, not edge-based) can deliver it.
-    await apply(shop.name, {
-      apiVersion: 'networking.weft.dev/v1',
-      kind: 'VirtualService',
-      metadata: { name: 'ratings' },
-      spec: {
-        hosts: ['ratings'],
-        exportTo: ['.'],
-        http: [{ route: [{ destination: { host: 'ratings' } }], timeout: '7s' }],
-      },
-    });
+    await apply(shop.name, ratingsTimeout('7s'));
     await proxy.snapshotWhere(
       'the ratings timeout changed after the API server restart is there',
       (c) =>

@@ -4,13 +4,11 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { request } from 'undici';
 import { kubectlAsync } from '../cluster/local-cluster.js';
-import { createTestNamespace, ensureCluster, type TestNamespace } from '../helpers/cluster.js';
-import { startControlPlane, type RunningControlPlane } from '../helpers/control-plane.js';
-import { MeshClient, removeLeftoverMeshes, testMesh } from '../helpers/mesh.js';
-import { installCrds, startOperator, type RunningOperator } from '../helpers/operator.js';
+import { createTestNamespace, type TestNamespace } from '../helpers/cluster.js';
+import { startMeshPlatform, type MeshPlatform } from '../helpers/platform.js';
 import { startWeftProcess, type RunningProcess } from '../helpers/process.js';
 import { waitUntil } from '../helpers/wait.js';
 
@@ -41,12 +39,10 @@ interface ProxyPorts {
 
 describe('mesh traffic: real proxies, real control plane, real cluster', () => {
   let kc: KubeConfig;
-  let operator: RunningOperator;
-  let controlPlane: RunningControlPlane;
+  let platform: MeshPlatform | undefined;
   let shop: TestNamespace;
   let app: Server;
   let appRequests = 0;
-  const meshes = { client: undefined as MeshClient | undefined, name: '' };
   const proxies: RunningProcess[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'weft-mesh-traffic-'));
   let productpage: ProxyPorts;
@@ -125,30 +121,19 @@ describe('mesh traffic: real proxies, real control plane, real cluster', () => {
   };
 
   before(async () => {
-    kc = await ensureCluster();
-    await installCrds();
-    await removeLeftoverMeshes(kc);
-    operator = await startOperator(['--control-plane-url=https://127.0.0.1:15017', '--leader-elect=false']);
-    meshes.client = new MeshClient(kc);
-    const mesh = testMesh('traffic');
-    meshes.name = mesh.metadata.name;
-    await meshes.client.create(mesh);
-    await meshes.client.waitReady(mesh.metadata.name);
-    controlPlane = await startControlPlane([
-      '--monitoring-address=127.0.0.1:26014',
-      '--webhook-address=127.0.0.1:15017',
-      '--push-address=127.0.0.1:26012',
-    ]);
-    await waitUntil('the control plane to serve its TLS port', () => ({
-      done: controlPlane.logs().includes('serving certificates and config push over TLS'),
-      state: controlPlane.logs().slice(-800),
-    }));
+    platform = await startMeshPlatform(
+      'traffic',
+      [
+        '--monitoring-address=127.0.0.1:26014',
+        '--webhook-address=127.0.0.1:15017',
+        '--push-address=127.0.0.1:26012',
+      ],
+      'serving certificates and config push over TLS',
+    );
+    kc = platform.kc;
     shop = await createTestNamespace(kc, 'traffic');
-    const secret = await kc
-      .makeApiClient(CoreV1Api)
-      .readNamespacedSecret({ name: 'weft-ca-secret', namespace: mesh.spec.namespace! });
     const rootFile = join(dir, 'root.pem');
-    writeFileSync(rootFile, Buffer.from(secret.data!['root-cert.pem']!, 'base64'));
+    writeFileSync(rootFile, platform.rootPem);
 
     app = createServer((req, res) => {
       appRequests += 1;
@@ -182,9 +167,7 @@ describe('mesh traffic: real proxies, real control plane, real cluster', () => {
     for (const p of proxies) await p.stop();
     await new Promise<void>((r) => (app ? app.close(() => r()) : r()));
     await shop?.cleanup();
-    if (meshes.client) await meshes.client.deleteAndWait(meshes.name);
-    await controlPlane?.stop();
-    await operator?.stop();
+    await platform?.stop();
   });
 
   it('each proxy gets a SPIFFE certificate from the CA and becomes ready with its configuration', async () => {

@@ -2,10 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Container, type V1Pod } from '@kubernetes/client-node';
 import { Agent, request } from 'undici';
-import { createTestNamespace, ensureCluster, type TestNamespace } from '../helpers/cluster.js';
-import { startControlPlane, type RunningControlPlane } from '../helpers/control-plane.js';
-import { MeshClient, removeLeftoverMeshes, testMesh } from '../helpers/mesh.js';
-import { installCrds, startOperator, type RunningOperator } from '../helpers/operator.js';
+import { createTestNamespace, type TestNamespace } from '../helpers/cluster.js';
+import { startMeshPlatform, type MeshPlatform } from '../helpers/platform.js';
 import { waitUntil } from '../helpers/wait.js';
 
 /**
@@ -36,43 +34,24 @@ const bare = (
 describe('sidecar injection on the real cluster', () => {
   let kc: KubeConfig;
   let core: CoreV1Api;
-  let operator: RunningOperator;
-  let controlPlane: RunningControlPlane;
+  let platform: MeshPlatform | undefined;
   let injected: TestNamespace;
   let plain: TestNamespace;
   let revision: TestNamespace;
   let rootPem: string;
-  const meshes = { client: undefined as MeshClient | undefined, name: '' };
 
   /** The pods of a namespace with the given `app` label. */
   const podsOf = async (namespace: string, app: string): Promise<V1Pod[]> =>
     (await core.listNamespacedPod({ namespace, labelSelector: `app=${app}` })).items;
 
   before(async () => {
-    kc = await ensureCluster();
+    platform = await startMeshPlatform(
+      'inject',
+      ['--monitoring-address=127.0.0.1:26014', '--webhook-address=127.0.0.1:15017', '--push-address=off'],
+      'serving admission webhooks',
+    );
+    ({ kc, rootPem } = platform);
     core = kc.makeApiClient(CoreV1Api);
-    await installCrds();
-    await removeLeftoverMeshes(kc);
-    operator = await startOperator([`--control-plane-url=${WEBHOOK}`, '--leader-elect=false']);
-    meshes.client = new MeshClient(kc);
-    const mesh = testMesh('inject');
-    meshes.name = mesh.metadata.name;
-    await meshes.client.create(mesh);
-    await meshes.client.waitReady(mesh.metadata.name);
-    controlPlane = await startControlPlane([
-      '--monitoring-address=127.0.0.1:26014',
-      '--webhook-address=127.0.0.1:15017',
-      '--push-address=off',
-    ]);
-    await waitUntil('the control plane to serve its admission webhooks', () => ({
-      done: controlPlane.logs().includes('serving admission webhooks'),
-      state: controlPlane.logs().slice(-800),
-    }));
-    const secret = await core.readNamespacedSecret({
-      name: 'weft-ca-secret',
-      namespace: mesh.spec.namespace!,
-    });
-    rootPem = Buffer.from(secret.data!['root-cert.pem']!, 'base64').toString('utf8');
     injected = await createTestNamespace(kc, 'inject', { 'weft.dev/inject': 'enabled' });
     plain = await createTestNamespace(kc, 'plain');
     revision = await createTestNamespace(kc, 'rev', { 'weft.dev/rev': 'default' });
@@ -80,9 +59,7 @@ describe('sidecar injection on the real cluster', () => {
 
   after(async () => {
     for (const ns of [injected, plain, revision]) await ns?.cleanup();
-    if (meshes.client) await meshes.client.deleteAndWait(meshes.name);
-    await controlPlane?.stop();
-    await operator?.stop();
+    await platform?.stop();
   });
 
   it("gives a Deployment's pods in a labelled namespace the proxy and the capture init step", async () => {
@@ -136,7 +113,7 @@ describe('sidecar injection on the real cluster', () => {
       // The kubelet resolves this from the downward API: the controller's pod had no name at admission.
       assert.ok(pod.metadata?.name?.startsWith('reviews-'), label);
     }
-    assert.match(controlPlane.logs(), /injected the Weft proxy/);
+    assert.match(platform!.controlPlane.logs(), /injected the Weft proxy/);
   });
 
   it('leaves an opted-out pod untouched', async () => {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CliError, exitCodes } from '../cli-error.js';
 import { formatTable } from '../table.js';
-import { formatProxyStatus, parseProxyStatus, type ProxyStatusEntry } from './proxy-status.js';
+import type { ProxyStatusEntry } from '../../controllers/push/push-server.js';
+import { formatProxyStatus, parseProxyStatus } from './proxy-status.js';
 
 const entries: ProxyStatusEntry[] = [
   {

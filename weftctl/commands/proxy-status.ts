@@ -1,18 +1,8 @@
+import type { ProxyStatusEntry } from '../../controllers/push/push-server.js';
 import { CliError, exitCodes, type ExitCode } from '../cli-error.js';
 import { getDebug } from '../control-plane-client.js';
 import type { Io } from '../io.js';
 import { formatTable } from '../table.js';
-
-/** One proxy as /debug/proxy-status reports it (controllers/push/push-server.ts). */
-export interface ProxyStatusEntry {
-  readonly id: string;
-  readonly namespace: string;
-  readonly role: string;
-  readonly status: string;
-  readonly sent?: string;
-  readonly acked?: string;
-  readonly nack?: string;
-}
 
 const isEntry = (e: unknown): e is ProxyStatusEntry =>
   typeof e === 'object' &&

@@ -1,5 +1,6 @@
 import { DEMO_MANIFESTS, JASON, SAMPLES, type Step } from '../context.js';
-import { parseMetrics, scrape } from '../mesh-state.js';
+import { requestCount } from '../../helpers/prometheus.js';
+import { scrape } from '../mesh-state.js';
 import { failed, percentile, type Sample } from '../traffic.js';
 
 /** Resilience: fault injection (delay, abort), retries, and a circuit breaker. */
@@ -46,9 +47,10 @@ export const faultAbort: Step = {
     await ctx.remove('virtualservice/ratings', ['reviews-v2']);
     const aborted = jason.filter((s) => ratingsOf(s)?.status === 500).length;
     // The proxy reports them against ratings, with Envoy's flag FI (fault injected).
-    const reported = parseMetrics(await scrape(ctx.workload('reviews-v2')), 'weft_requests_total')
-      .filter(({ labels: l }) => l.destination_service_name === 'ratings' && l.response_flags === 'FI')
-      .reduce((n, m) => n + m.value, 0);
+    const reported = requestCount(await scrape(ctx.workload('reviews-v2')), {
+      destination_service_name: 'ratings',
+      response_flags: 'FI',
+    });
     return {
       passed: failed(jason).length === 0 && aborted === jason.length && reached === 0 && reported >= aborted,
       detail: `${aborted} of ${jason.length} ratings calls answered 500 by the fault (${reported} reported with flag FI); ${reached} reached ratings; the page still rendered`,

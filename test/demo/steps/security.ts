@@ -1,6 +1,7 @@
 import { connect } from 'node:net';
 import { DEMO_MANIFESTS, JASON, type Step } from '../context.js';
-import { parseMetrics, scrape } from '../mesh-state.js';
+import { metricValue } from '../../helpers/prometheus.js';
+import { scrape } from '../mesh-state.js';
 import { failed } from '../traffic.js';
 
 /** Security: STRICT mTLS against a client outside the mesh, and an AuthorizationPolicy DENY. */
@@ -31,9 +32,9 @@ export const strictMtls: Step = {
     const reviews = ctx.workload('reviews-v1');
     const answer = await plaintextRequest(reviews.workload.address, reviews.ports.inbound);
     const samples = await ctx.traffic.send({ count: 20 });
-    const counted = parseMetrics(await scrape(reviews), 'weft_proxy_connections_refused_total')
-      .filter((m) => m.labels.reason === 'plaintext-in-strict')
-      .reduce((n, m) => n + m.value, 0);
+    const counted = metricValue(await scrape(reviews), 'weft_proxy_connections_refused_total', {
+      reason: 'plaintext-in-strict',
+    });
     const refused = !answer.includes('HTTP/1.1');
     return {
       passed: refused && counted > 0 && failed(samples).length === 0,
