@@ -1,214 +1,359 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from '../cluster/paths.js';
-import { waitUntil } from '../helpers/wait.js';
-import { cpuSeconds, rssMiB } from './process-stats.js';
+import { writeBenchPki } from './bench-pki.js';
+import { fixedRate } from './fixed-rate.js';
+import { startHop, type RunningHop } from './hop-process.js';
+import { round } from './latency.js';
+import { summariseOpenLoop, type CorrectedRun } from './open-loop-results.js';
+import { haproxyPath } from './peers/haproxy.js';
+import { nginxPath, upstreamConfig } from './peers/nginx.js';
+import { weftPath } from './peers/weft.js';
+import { processTree, totalCpuSeconds, totalRssMiB } from './process-stats.js';
+import { scenarioTable, targetChecks, targetTable, type ScenarioEntry } from './proxy-report.js';
 import type { BenchOptions, SuiteResult } from './suite.js';
+import { ensureVegeta, toolVersion, VEGETA_VERSION } from './tools.js';
+import {
+  BODY_BYTES,
+  PEERS,
+  SCENARIOS,
+  SERVICE_HOST,
+  UPSTREAM_PORT,
+  type PathContext,
+  type Peer,
+  type PeerPath,
+  type Scenario,
+} from './topology.js';
+import { wrk, type WrkResult } from './wrk.js';
 
 /**
- * The proxy suite: Weft's proxy against HAProxy on the same machine, in the same run, in front of
- * the same nginx upstream, loaded by wrk on loopback. Throughput is closed-loop (wrk -c32) and
- * reported per proxy CPU-second, so the 2-core machine's contention is factored out; latency is
- * measured at low concurrency (wrk -c4) and reported as added over going to nginx directly.
+ * The proxy suite: direct, HAProxy, nginx and Weft in front of the same nginx upstream (1 KB
+ * answers), one hop and two hops (plain, and mutual TLS between the hops), HTTP/1.1 from the
+ * client. Each scenario runs every peer in turn, alternating the order between rounds, so the
+ * shared machine's drift falls on all of them alike: first at a fixed 1,000 rps (open model,
+ * latency from the intended send time), then at max rate (closed loop). CPU and RSS are the proxy
+ * processes' own, from /proc.
  */
 
-const UPSTREAM = 28080;
-const WEFT = 28001;
-const HAPROXY = 28002;
+const RATE = 1000;
+const MAX_RATE_CONNECTIONS = 32;
+const MIB_TO_MB = 1.048576;
 
-interface WrkResult {
-  rps: number;
-  p50ms: number;
-  p99ms: number;
-  errors: number;
+interface Plan {
+  readonly scenarios: readonly Scenario[];
+  readonly rounds: number;
+  readonly fixedSeconds: number;
+  readonly maxSeconds: number;
+  readonly warmSeconds: number;
 }
 
-function wrk(port: number, connections: number, seconds: number): WrkResult {
-  const res = spawnSync(
-    'wrk',
-    [
-      '-t1',
-      `-c${connections}`,
-      `-d${seconds}s`,
-      '--latency',
-      '-H',
-      'Host: svc:9080',
-      `http://127.0.0.1:${port}/`,
-    ],
-    { encoding: 'utf8' },
-  );
-  if (res.status !== 0) throw new Error(`wrk failed: ${res.stderr}`);
-  const out = res.stdout;
-  const ms = (label: string): number => {
-    const m = new RegExp(`${label}\\s+([\\d.]+)(us|ms|s)`).exec(out);
-    if (!m) return Number.NaN;
-    const v = Number(m[1]);
-    return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
-  };
-  const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out);
-  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  return {
-    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? Number.NaN),
-    p50ms: ms('50%'),
-    p99ms: ms('99%'),
-    errors:
-      Number(errors?.[1] ?? 0) +
-      (socketErrors ? socketErrors.slice(1).reduce((s, n) => s + Number(n), 0) : 0),
-  };
+/** Quick keeps under two minutes: the plain one-hop and the mTLS two-hop scenarios, one round. */
+export function planFor(quick: boolean): Plan {
+  return quick
+    ? {
+        scenarios: SCENARIOS.filter((s) => s.name !== '2hop-plain'),
+        rounds: 1,
+        fixedSeconds: 4,
+        maxSeconds: 3,
+        warmSeconds: 1,
+      }
+    : { scenarios: SCENARIOS, rounds: 2, fixedSeconds: 10, maxSeconds: 8, warmSeconds: 3 };
 }
 
-function start(command: string, args: string[]): ChildProcess {
-  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-  child.on('error', (err) => console.error(`${command}: ${err.message}`));
-  return child;
+/** One (scenario, peer, load mode) over its rounds. */
+interface Tally {
+  cpuSeconds: number;
+  seconds: number;
+  peakRssMb: number;
+  readonly fixed: CorrectedRun[];
+  readonly max: WrkResult[];
 }
 
-async function listening(port: number, what: string): Promise<void> {
-  await waitUntil(`${what} to listen on ${port}`, async () => {
-    const ok = await fetch(`http://127.0.0.1:${port}/`, { headers: {} }).then(
-      () => true,
-      () => false,
-    );
-    return { done: ok, state: ok };
-  });
-}
+class Tallies {
+  private readonly tallies = new Map<string, Tally>();
 
-function configs(dir: string): { nginx: string; haproxy: string; weft: string } {
-  const nginx = join(dir, 'nginx.conf');
-  writeFileSync(
-    nginx,
-    `worker_processes 1; daemon off; pid ${dir}/nginx.pid; error_log /dev/null;
-events { worker_connections 1024; }
-http { access_log off; keepalive_requests 100000;
-  server { listen 127.0.0.1:${UPSTREAM}; location / { return 200 'ok\\n'; } } }
-`,
-  );
-  const haproxy = join(dir, 'haproxy.cfg');
-  writeFileSync(
-    haproxy,
-    `global
-  nbthread 1
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 30s
-  timeout server 30s
-  option http-keep-alive
-frontend fe
-  bind 127.0.0.1:${HAPROXY}
-  default_backend be
-backend be
-  http-reuse always
-  server nginx 127.0.0.1:${UPSTREAM}
-`,
-  );
-  const weft = join(dir, 'weft.json');
-  writeFileSync(
-    weft,
-    JSON.stringify({
-      version: 'weft.proxy/v1',
-      node: { id: 'bench.default', role: 'sidecar', namespace: 'default' },
-      listeners: [
-        { name: 'outbound|9080', direction: 'outbound', port: 9080, protocol: 'http', routeConfig: 'r' },
-      ],
-      routes: [
-        {
-          name: 'r',
-          virtualHosts: [
-            {
-              name: 'svc',
-              domains: ['svc', 'svc:9080'],
-              routes: [{ name: 'default', matches: [], clusters: [{ cluster: 'nginx', weight: 100 }] }],
-            },
-          ],
-        },
-      ],
-      clusters: [{ name: 'nginx', type: 'static', protocol: 'http' }],
-      endpoints: [{ cluster: 'nginx', endpoints: [{ address: '127.0.0.1', port: UPSTREAM }] }],
-      security: { mtls: { mode: 'PERMISSIVE' }, authorization: { deny: [], allow: [], audit: [] } },
-    }),
-  );
-  return { nginx, haproxy, weft };
-}
+  get(name: string, peer: Peer, maxRate: boolean): Tally {
+    const key = `${name}|${peer}|${maxRate}`;
+    let t = this.tallies.get(key);
+    if (!t) this.tallies.set(key, (t = { cpuSeconds: 0, seconds: 0, peakRssMb: 0, fixed: [], max: [] }));
+    return t;
+  }
 
-/** Runs wrk against one proxy and measures its CPU over the run. */
-function measure(
-  pid: number,
-  port: number,
-  connections: number,
-  seconds: number,
-): WrkResult & { cpu: number } {
-  const before = cpuSeconds(pid);
-  const result = wrk(port, connections, seconds);
-  return { ...result, cpu: cpuSeconds(pid) - before };
-}
-
-export async function proxySuite(options: BenchOptions): Promise<SuiteResult> {
-  const seconds = options.quick ? 5 : 15;
-  const dir = mkdtempSync(join(tmpdir(), 'weft-bench-proxy-'));
-  const files = configs(dir);
-  const children: ChildProcess[] = [];
-  try {
-    children.push(start('nginx', ['-c', files.nginx]));
-    await listening(UPSTREAM, 'nginx');
-    children.push(start('haproxy', ['-f', files.haproxy]));
-    const weft = start(process.execPath, [
-      join(repoRoot, 'dist/proxy/main.js'),
-      `--config=${files.weft}`,
-      `--outbound-port=${WEFT}`,
-      '--inbound-port=28006',
-      '--admin-port=28000',
-      '--health-port=28021',
-      '--metrics-port=28090',
-      '--log-level=warn',
-    ]);
-    children.push(weft);
-    await listening(HAPROXY, 'haproxy');
-    await listening(WEFT, 'weft-proxy');
-    const idleRss = rssMiB(weft.pid!);
-    wrk(WEFT, 32, 2); // warm-up: JIT and pools
-    wrk(HAPROXY, 32, 2);
-    const direct = wrk(UPSTREAM, 4, seconds);
-    const weftLatency = measure(weft.pid!, WEFT, 4, seconds);
-    const haLatency = measure(children[1]!.pid!, HAPROXY, 4, seconds);
-    const weftLoad = measure(weft.pid!, WEFT, 32, seconds);
-    const haLoad = measure(children[1]!.pid!, HAPROXY, 32, seconds);
-    const loadedRss = rssMiB(weft.pid!);
-    return {
-      suite: 'proxy',
-      notes: [
-        `wrk on loopback, ${seconds} s per run, Host svc:9080, nginx upstream (1 worker) answering "ok"; HAProxy 1 thread, http-reuse always.`,
-        'Throughput at 32 connections (closed loop). rps per core = requests / proxy CPU seconds.',
-        'Latency at 4 connections; "added" = proxy percentile minus direct-to-nginx percentile.',
-        'Plain HTTP/1.1, one hop, no mTLS: the two-hop mTLS latency target is not measured by this suite yet.',
-      ],
-      metrics: {
-        weft_rps_32c: round(weftLoad.rps),
-        weft_rps_per_core: round((weftLoad.rps * seconds) / weftLoad.cpu),
-        weft_cpu_cores_at_load: round(weftLoad.cpu / seconds, 2),
-        weft_vcpu_per_1000_rps: round(weftLoad.cpu / seconds / (weftLoad.rps / 1000), 3),
-        weft_errors: weftLoad.errors + weftLatency.errors,
-        haproxy_rps_32c: round(haLoad.rps),
-        haproxy_rps_per_core: round((haLoad.rps * seconds) / haLoad.cpu),
-        haproxy_vcpu_per_1000_rps: round(haLoad.cpu / seconds / (haLoad.rps / 1000), 3),
-        direct_p50_ms_4c: round(direct.p50ms, 3),
-        direct_p99_ms_4c: round(direct.p99ms, 3),
-        weft_added_p50_ms_4c: round(weftLatency.p50ms - direct.p50ms, 3),
-        weft_added_p99_ms_4c: round(weftLatency.p99ms - direct.p99ms, 3),
-        haproxy_added_p50_ms_4c: round(haLatency.p50ms - direct.p50ms, 3),
-        haproxy_added_p99_ms_4c: round(haLatency.p99ms - direct.p99ms, 3),
-        weft_idle_rss_mib: round(idleRss, 1),
-        weft_loaded_rss_mib: round(loadedRss, 1),
-      },
-    };
-  } finally {
-    for (const c of children) c.kill('SIGTERM');
+  has(name: string, peer: Peer, maxRate: boolean): boolean {
+    return this.tallies.has(`${name}|${peer}|${maxRate}`);
   }
 }
 
-function round(n: number, digits = 0): number {
-  const f = 10 ** digits;
-  return Math.round(n * f) / f;
+/** Runs `work` while sampling the processes' RSS, and returns their CPU time over it. */
+async function measured<T>(
+  pids: readonly number[],
+  work: () => Promise<T>,
+): Promise<{ value: T; cpuSeconds: number; peakRssMb: number }> {
+  let peak = totalRssMiB(pids);
+  const timer = setInterval(() => (peak = Math.max(peak, totalRssMiB(pids))), 250);
+  const before = totalCpuSeconds(pids);
+  try {
+    const value = await work();
+    return { value, cpuSeconds: totalCpuSeconds(pids) - before, peakRssMb: peak * MIB_TO_MB };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** One request through the path: it must answer 200 with the upstream's 1 KB, or nothing is measured. */
+function checkPath(peer: Peer, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/', headers: { host: SERVICE_HOST } }, (res) => {
+      let bytes = 0;
+      res.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      res.on('end', () =>
+        res.statusCode === 200 && bytes === BODY_BYTES
+          ? resolve()
+          : reject(
+              new Error(
+                `${peer} on ${port} answered ${res.statusCode} with ${bytes} bytes, not 200 with ${BODY_BYTES}`,
+              ),
+            ),
+      );
+    });
+    req.on('error', (err) => reject(new Error(`${peer} on ${port}: ${err.message}`)));
+    req.end();
+  });
+}
+
+function pathOf(peer: Peer, ctx: PathContext): PeerPath {
+  if (peer === 'haproxy') return haproxyPath(ctx);
+  if (peer === 'nginx') return nginxPath(ctx);
+  if (peer === 'weft') return weftPath(ctx);
+  return { entryPort: UPSTREAM_PORT, hops: [] };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+interface ScenarioRun {
+  readonly ctx: PathContext;
+  readonly plan: Plan;
+  readonly vegeta: string;
+  readonly tallies: Tallies;
+  /** Idle RSS per proxy process (hop order), MB, by peer and scenario. */
+  readonly idle: Map<Peer, Record<string, number[]>>;
+}
+
+async function measureFixed(
+  run: ScenarioRun,
+  peer: Peer,
+  port: number,
+  pids: readonly number[],
+): Promise<void> {
+  const { plan } = run;
+  const m = await measured(pids, () =>
+    fixedRate({
+      vegeta: run.vegeta,
+      port,
+      host: SERVICE_HOST,
+      rate: RATE,
+      seconds: plan.fixedSeconds,
+      workDir: run.ctx.dir,
+    }),
+  );
+  const t = run.tallies.get(run.ctx.scenario.name, peer, false);
+  t.fixed.push(m.value);
+  t.cpuSeconds += m.cpuSeconds;
+  t.seconds += plan.fixedSeconds;
+  t.peakRssMb = Math.max(t.peakRssMb, m.peakRssMb);
+}
+
+async function measureMax(
+  run: ScenarioRun,
+  peer: Peer,
+  port: number,
+  pids: readonly number[],
+): Promise<void> {
+  const { plan } = run;
+  const m = await measured(pids, () => wrk(port, SERVICE_HOST, MAX_RATE_CONNECTIONS, plan.maxSeconds));
+  const t = run.tallies.get(run.ctx.scenario.name, peer, true);
+  t.max.push(m.value);
+  t.cpuSeconds += m.cpuSeconds;
+  t.seconds += plan.maxSeconds;
+  t.peakRssMb = Math.max(t.peakRssMb, m.peakRssMb);
+}
+
+/** Starts every peer's processes (hop 2 first, so hop 1 finds it), measures, stops them. */
+async function runScenario(run: ScenarioRun): Promise<void> {
+  const paths = new Map(PEERS.map((peer) => [peer, pathOf(peer, run.ctx)] as const));
+  const running: RunningHop[] = [];
+  try {
+    const pids = new Map<Peer, number[]>();
+    for (const [peer, path] of paths) {
+      const hops: RunningHop[] = [];
+      for (const hop of [...path.hops].reverse()) hops.push(await startHop(hop));
+      running.push(...hops);
+      pids.set(
+        peer,
+        hops.flatMap((h) => processTree(h.pid)),
+      );
+    }
+    await sleep(1000);
+    recordIdle(run, paths, running);
+    for (const [peer, path] of paths) await checkPath(peer, path.entryPort);
+    for (const [peer, path] of paths)
+      if (peer !== 'direct')
+        await wrk(path.entryPort, SERVICE_HOST, MAX_RATE_CONNECTIONS, run.plan.warmSeconds);
+    for (let r = 0; r < run.plan.rounds; r++)
+      for (const peer of orderFor(r))
+        await measureFixed(run, peer, paths.get(peer)!.entryPort, pids.get(peer) ?? []);
+    for (let r = 0; r < run.plan.rounds; r++)
+      for (const peer of orderFor(r))
+        await measureMax(run, peer, paths.get(peer)!.entryPort, pids.get(peer) ?? []);
+  } finally {
+    for (const hop of running) await hop.stop();
+  }
+}
+
+/** Round 0 runs the peers in order, round 1 in reverse, and so on. */
+const orderFor = (round: number): readonly Peer[] => (round % 2 === 0 ? PEERS : [...PEERS].reverse());
+
+/** Idle RSS of each proxy process (with its workers), before any request. */
+function recordIdle(run: ScenarioRun, paths: Map<Peer, PeerPath>, running: readonly RunningHop[]): void {
+  for (const [peer, path] of paths) {
+    const mine = running.filter((h) => path.hops.includes(h.spec));
+    const sizes = mine.map((h) => round(totalRssMiB(processTree(h.pid)) * MIB_TO_MB, 1));
+    run.idle.set(peer, { ...run.idle.get(peer), [run.ctx.scenario.name]: sizes });
+  }
+}
+
+function entryFor(name: string, peer: Peer, maxRate: boolean, t: Tally): ScenarioEntry {
+  const proxy = peer !== 'direct';
+  if (!maxRate) {
+    const s = summariseOpenLoop(t.fixed, t.seconds);
+    return {
+      name,
+      peer,
+      maxRate,
+      rps: s.rps,
+      p50_ms: s.p50_ms,
+      p90_ms: s.p90_ms,
+      p99_ms: s.p99_ms,
+      cpu_s_per_1k: proxy ? round(t.cpuSeconds / ((s.requests - s.errors) / 1000), 4) : null,
+      rss_mb: proxy ? round(t.peakRssMb, 1) : null,
+    };
+  }
+  const requests = t.max.reduce((sum, r) => sum + r.requests, 0);
+  const mean = (f: (r: WrkResult) => number): number =>
+    round(t.max.reduce((s, r) => s + f(r), 0) / t.max.length, 3);
+  return {
+    name,
+    peer,
+    maxRate,
+    rps: round(requests / t.seconds),
+    p50_ms: mean((r) => r.p50_ms),
+    p90_ms: mean((r) => r.p90_ms),
+    p99_ms: mean((r) => r.p99_ms),
+    cpu_s_per_1k: proxy ? round(t.cpuSeconds / (requests / 1000), 4) : null,
+    rss_mb: proxy ? round(t.peakRssMb, 1) : null,
+  };
+}
+
+/** Errors and generator lag per measurement: kept out of the scenario rows, as the schema asks. */
+function checkFor(name: string, peer: Peer, maxRate: boolean, t: Tally): Record<string, unknown> {
+  if (!maxRate) {
+    const s = summariseOpenLoop(t.fixed, t.seconds);
+    return { name, peer, maxRate, requests: s.requests, errors: s.errors, send_lag_p99_ms: s.sendLagP99Ms };
+  }
+  const sum = (f: (r: WrkResult) => number): number => t.max.reduce((s, r) => s + f(r), 0);
+  return { name, peer, maxRate, requests: sum((r) => r.requests), errors: sum((r) => r.errors) };
+}
+
+function versions(vegeta: string): Record<string, string> {
+  return {
+    haproxy: toolVersion('haproxy', ['-v']),
+    nginx: toolVersion('nginx', ['-v']),
+    weft: `dist/proxy/main.js on Node ${process.version}`,
+    vegeta: `${VEGETA_VERSION} (${vegeta})`,
+    wrk: toolVersion('wrk', ['-v']),
+  };
+}
+
+export async function proxySuite(options: BenchOptions): Promise<SuiteResult> {
+  const plan = planFor(options.quick);
+  const vegeta = ensureVegeta();
+  const dir = mkdtempSync(join(tmpdir(), 'weft-bench-proxy-'));
+  const tallies = new Tallies();
+  const idle = new Map<Peer, Record<string, number[]>>();
+  const upstreamFile = join(dir, 'upstream.conf');
+  const upstream = await startHop({
+    name: 'upstream',
+    command: 'nginx',
+    args: ['-c', upstreamFile],
+    files: [{ path: upstreamFile, content: upstreamConfig(dir) }],
+    port: UPSTREAM_PORT,
+  });
+  try {
+    const pki = writeBenchPki(dir);
+    for (const scenario of plan.scenarios) {
+      const index = SCENARIOS.indexOf(scenario);
+      console.log(`  ${scenario.name}...`);
+      await runScenario({ ctx: { scenario, index, dir, pki }, plan, vegeta, tallies, idle });
+    }
+  } finally {
+    await upstream.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return report(plan, tallies, idle, vegeta);
+}
+
+function report(
+  plan: Plan,
+  tallies: Tallies,
+  idle: Map<Peer, Record<string, number[]>>,
+  vegeta: string,
+): SuiteResult {
+  const scenarios: ScenarioEntry[] = [];
+  const checks: Record<string, unknown>[] = [];
+  for (const s of plan.scenarios)
+    for (const maxRate of [false, true])
+      for (const peer of PEERS) {
+        if (!tallies.has(s.name, peer, maxRate)) continue;
+        scenarios.push(entryFor(s.name, peer, maxRate, tallies.get(s.name, peer, maxRate)));
+        checks.push(checkFor(s.name, peer, maxRate, tallies.get(s.name, peer, maxRate)));
+      }
+  // The target is per proxy: the largest idle Weft process of the run (the mTLS ones hold certificates).
+  const weftIdle = Object.values(idle.get('weft') ?? {}).flat();
+  const targets = targetChecks(scenarios, weftIdle.length > 0 ? Math.max(...weftIdle) : undefined);
+  const errors = checks.reduce((s, c) => s + (c.errors as number), 0);
+  const peers = Object.fromEntries(
+    PEERS.filter((p) => p !== 'direct').map((p) => [p, { rss_idle_mb_per_process: idle.get(p) ?? {} }]),
+  );
+  return {
+    suite: 'proxy',
+    notes: notes(plan, errors),
+    data: { scenarios, peers, versions: versions(vegeta), checks, targets },
+    markdown: [
+      '## Scenarios',
+      '',
+      ...scenarioTable(scenarios),
+      '',
+      '## Targets',
+      '',
+      ...targetTable(targets),
+      '',
+    ],
+  };
+}
+
+function notes(plan: Plan, errors: number): string[] {
+  return [
+    `Shared 2-core machine (other engineers' tests may run at the same time; see machine.loadAverage): compare peers within a run, by ratio, not absolute figures across runs.`,
+    `Client -> hop 1 [-> hop 2] -> nginx upstream (1 worker) answering 200 with ${BODY_BYTES} bytes; HTTP/1.1 keep-alive from the client, Host ${SERVICE_HOST}; all on 127.0.0.1.`,
+    'Peers: direct = the client talks to the upstream (no proxy); HAProxy 1 thread; nginx 1 worker (master + worker counted); Weft = dist/proxy/main.js standalone (--config), one Node process per hop.',
+    '2hop-mtls: HAProxy and nginx hops speak HTTP/1.1 over mutual TLS (RSA 2048 certificates from one root, chain verified, nginx also checks the name); the Weft hops speak mesh mTLS (SPIFFE identities signed by the CA code, server STRICT), which negotiates HTTP/2 by ALPN between the proxies, as in the mesh.',
+    `Fixed rate: ${RATE} rps for ${plan.fixedSeconds} s per round with vegeta (open model; latency measured from each request's intended send time, correcting coordinated omission). Max rate: wrk, ${MAX_RATE_CONNECTIONS} connections, 1 thread, ${plan.maxSeconds} s per round (closed loop: its percentiles are latency at saturation, averaged over rounds, not CO-corrected).`,
+    `${plan.rounds} round(s), peers in turn (order reversed each round), ${plan.warmSeconds} s of wrk warm-up per proxy first; fixed-rate percentiles pool the rounds.`,
+    'cpu_s_per_1k: CPU seconds (all threads, from /proc schedstat) of every proxy process on the path, both hops summed, per 1,000 successful requests; at 1,000 rps it equals vCPU per 1,000 rps. rps per core = 1000 / cpu_s_per_1k at max rate.',
+    'rss_mb: peak RSS under load of the proxy processes on the path (both hops summed), in MB (10^6 bytes); peers.*.rss_idle_mb_per_process: each process (hop order) by scenario, before its first request; the RSS target takes the largest Weft one. direct has no proxy: its CPU and RSS are null.',
+    errors === 0
+      ? 'Every request succeeded (checks[].errors).'
+      : `⚠ ${errors} failed requests: see checks[].`,
+  ];
 }

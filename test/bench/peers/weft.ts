@@ -1,0 +1,140 @@
+import { join } from 'node:path';
+import type { ProxyConfig } from '../../../proxy/config/generated/proxy-config.js';
+import { outboundConfig, route, SERVICE, SERVICE_PORT } from '../../helpers/proxy.js';
+import { repoRoot } from '../../cluster/paths.js';
+import type { TlsFiles } from '../bench-pki.js';
+import { UPSTREAM_PORT, type HopProcess, type PathContext, type PeerPath } from '../topology.js';
+
+const SVC_CLUSTER = `outbound|${SERVICE_PORT}||${SERVICE}`;
+const INBOUND_CLUSTER = `inbound|${SERVICE_PORT}||`;
+
+/**
+ * The client's sidecar: Host svc:9080 routes to svc's cluster; its one endpoint is the upstream itself
+ * (one hop) or the server's sidecar, over mesh mTLS verified against the server's SPIFFE ID when asked.
+ */
+export function clientSidecarConfig(next: { port: number; mtlsIdentity?: string }): ProxyConfig {
+  const endpoint = next.mtlsIdentity
+    ? { address: '127.0.0.1', port: next.port, identity: next.mtlsIdentity, meshTls: true }
+    : { address: '127.0.0.1', port: next.port };
+  return outboundConfig(
+    [route('default/svc', { clusters: [{ cluster: SVC_CLUSTER, weight: 100 }] })],
+    [{ name: SVC_CLUSTER, ...(next.mtlsIdentity ? { tls: { mode: 'MESH' } } : {}), endpoints: [endpoint] }],
+  );
+}
+
+/** The server's sidecar: inbound on svc's port to the local application (the upstream); STRICT with mTLS. */
+export function serverSidecarConfig(mtls: boolean): ProxyConfig {
+  return {
+    version: 'weft.proxy/v1',
+    node: {
+      id: 'svc.default',
+      role: 'sidecar',
+      namespace: 'default',
+      workload: 'svc',
+      labels: { app: 'svc' },
+    },
+    listeners: [
+      {
+        name: `inbound|${SERVICE_PORT}`,
+        direction: 'inbound',
+        port: SERVICE_PORT,
+        protocol: 'http',
+        routeConfig: `inbound|${SERVICE_PORT}`,
+      },
+    ],
+    routes: [
+      {
+        name: `inbound|${SERVICE_PORT}`,
+        virtualHosts: [
+          {
+            name: `inbound|http|${SERVICE_PORT}`,
+            domains: ['*'],
+            routes: [route('default', { clusters: [{ cluster: INBOUND_CLUSTER, weight: 100 }] })],
+          },
+        ],
+      },
+    ],
+    clusters: [{ name: INBOUND_CLUSTER, type: 'static', protocol: 'http' }],
+    endpoints: [{ cluster: INBOUND_CLUSTER, endpoints: [{ address: '127.0.0.1', port: UPSTREAM_PORT }] }],
+    security: {
+      mtls: { mode: mtls ? 'STRICT' : 'DISABLE' },
+      authorization: { deny: [], allow: [], audit: [] },
+    },
+  };
+}
+
+/** Admin, health and metrics get ports of their own beside the traffic ones. */
+export function weftPorts(base: number): {
+  outbound: number;
+  inbound: number;
+  admin: number;
+  health: number;
+  metrics: number;
+} {
+  return { outbound: base, inbound: base + 1, admin: base + 2, health: base + 3, metrics: base + 4 };
+}
+
+/** A standalone weft-proxy from the compiled build, as the image runs it. */
+function weftProcess(
+  ctx: PathContext,
+  name: string,
+  config: ProxyConfig,
+  base: number,
+  identity: TlsFiles | undefined,
+  listenOn: 'outbound' | 'inbound',
+): HopProcess {
+  const file = join(ctx.dir, `${name}.json`);
+  const ports = weftPorts(base);
+  const args = [
+    join(repoRoot, 'dist/proxy/main.js'),
+    `--config=${file}`,
+    ...Object.entries(ports).map(([k, v]) => `--${k}-port=${v}`),
+    '--log-level=warn',
+    ...(identity
+      ? [`--cert-chain=${identity.certChain}`, `--key=${identity.key}`, `--root-cert=${identity.root}`]
+      : []),
+  ];
+  return {
+    name,
+    command: process.execPath,
+    args,
+    files: [{ path: file, content: JSON.stringify(config, null, 2) }],
+    port: ports[listenOn],
+  };
+}
+
+/** Weft: 28300 + 20 per scenario; the client's sidecar on base..base+4, the server's on base+10... */
+export function weftPath(ctx: PathContext): PeerPath {
+  const base = 28300 + ctx.index * 20;
+  const a = `weft-${ctx.scenario.name}-a`;
+  if (ctx.scenario.hops === 1) {
+    const hop = weftProcess(
+      ctx,
+      a,
+      clientSidecarConfig({ port: UPSTREAM_PORT }),
+      base,
+      undefined,
+      'outbound',
+    );
+    return { entryPort: hop.port, hops: [hop] };
+  }
+  const mtls = ctx.scenario.mtls;
+  const server = weftProcess(
+    ctx,
+    `weft-${ctx.scenario.name}-b`,
+    serverSidecarConfig(mtls),
+    base + 10,
+    mtls ? ctx.pki.weftServer : undefined,
+    'inbound',
+  );
+  const next = { port: server.port, ...(mtls ? { mtlsIdentity: ctx.pki.weftServer.spiffeId } : {}) };
+  const client = weftProcess(
+    ctx,
+    a,
+    clientSidecarConfig(next),
+    base,
+    mtls ? ctx.pki.weftClient : undefined,
+    'outbound',
+  );
+  return { entryPort: client.port, hops: [client, server] };
+}
