@@ -1,10 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../cluster/paths.js';
+import { caSuite } from './ca.js';
 import { controlPlaneSuite } from './control-plane.js';
 import { operatorSuite } from './operator.js';
+import { proxyProfileSuite } from './proxy-profile.js';
 import { proxySuite } from './proxy.js';
 import { translateSuite } from './translate.js';
 import type { BenchOptions, SuiteResult } from './suite.js';
@@ -17,26 +19,28 @@ const suites: Record<string, (options: BenchOptions) => Promise<SuiteResult>> = 
   'control-plane': controlPlaneSuite,
   operator: operatorSuite,
   proxy: proxySuite,
+  'proxy-profile': proxyProfileSuite,
+  ca: caSuite,
   translate: translateSuite,
 };
 
-function markdown(result: SuiteResult, generatedAt: string): string {
-  const rows = Object.entries(result.metrics).map(
+function markdown(result: SuiteResult, generatedAt: string, quick: boolean): string {
+  const rows = Object.entries(result.metrics ?? {}).map(
     ([name, value]) => `| ${name} | ${Math.round(value * 1000) / 1000} |`,
   );
   return [
     `# ${result.suite} benchmark`,
     '',
-    `Generated ${generatedAt}.`,
+    `Generated ${generatedAt}${quick ? ' (--quick)' : ''}; the JSON beside this file has every figure.`,
     '',
     ...result.notes.map((n) => `- ${n}`),
     '',
-    '| metric | value |',
-    '|---|---|',
-    ...rows,
-    '',
+    ...(result.markdown ?? []),
+    ...(rows.length > 0 ? ['| metric | value |', '|---|---|', ...rows, ''] : []),
   ].join('\n');
 }
+
+const round2 = (n: number): number => Math.round(n * 100) / 100;
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
@@ -54,20 +58,27 @@ async function main(): Promise<number> {
   mkdirSync(dir, { recursive: true });
   for (const name of wanted.length > 0 ? wanted : Object.keys(suites)) {
     console.log(`bench ${name}${quick ? ' (quick)' : ''}...`);
+    // The machine is shared: the load average around the run says how quiet it was.
+    const loadBefore = loadavg()[0]!;
+    const started = Date.now();
     const result = await suites[name]!({ quick });
+    const { data, markdown: _tables, ...summary } = result;
     const generatedAt = new Date().toISOString();
     const machine = {
       cpus: cpus().length,
       cpuModel: cpus()[0]?.model,
       memoryGiB: Math.round(totalmem() / 2 ** 30),
       node: process.version,
+      loadAverage: { before: round2(loadBefore), after: round2(loadavg()[0]!) },
     };
+    const seconds = Math.round((Date.now() - started) / 1000);
     writeFileSync(
       join(dir, `${name}.json`),
-      JSON.stringify({ generatedAt, machine, quick, ...result }, null, 2) + '\n',
+      JSON.stringify({ generatedAt, machine, ...data, quick, seconds, ...summary }, null, 2) + '\n',
     );
-    writeFileSync(join(dir, `${name}.md`), markdown(result, generatedAt));
-    console.log(JSON.stringify(result.metrics, null, 2));
+    writeFileSync(join(dir, `${name}.md`), markdown(result, generatedAt, quick));
+    console.log(result.markdown?.join('\n') ?? JSON.stringify(result.metrics, null, 2));
+    console.log(`bench ${name}: ${seconds} s; results in test/bench/results/${name}.json and .md`);
   }
   return 0;
 }
