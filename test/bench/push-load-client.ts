@@ -9,6 +9,8 @@ export class LoadClient {
   received = 0;
   lastVersion = '';
   lastAt = 0;
+  /** Characters of push messages received (ASCII JSON: bytes). */
+  receivedChars = 0;
   private session: ClientHttp2Session | undefined;
 
   constructor(
@@ -24,6 +26,7 @@ export class LoadClient {
     let pending = '';
     stream.setEncoding('utf8');
     stream.on('data', (chunk: string) => {
+      this.receivedChars += chunk.length;
       pending += chunk;
       let newline = pending.indexOf('\n');
       while (newline >= 0) {
