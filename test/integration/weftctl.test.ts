@@ -179,6 +179,11 @@ describe('weftctl', () => {
       '--timeout=60s',
     ]);
     assert.equal(available.status, 0, available.stderr);
+    // A GitOps tool re-applies this output on every sync: nothing in it drifts once applied.
+    const diff = await pipeline(
+      `node bin/weftctl.js manifest generate -n ${operatorNamespace} | ${kubectlCmd} diff --server-side -f -`,
+    );
+    assert.equal(diff.status, 0, `a second apply would change:\n${diff.output}`);
     const pod = kubectl([
       'get',
       'pods',
