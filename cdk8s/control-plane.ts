@@ -56,7 +56,14 @@ export class ControlPlane extends Construct {
           image: imageFor(spec.version, spec.controlPlane.image),
           // A tagged release never changes; pulling only when absent also lets kind use a loaded image.
           imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-          args: ['control-plane', `--mesh=${meshName}`],
+          // In a pod the servers listen on every address (the defaults are loopback, for local
+          // development); the control plane follows the one active Mesh (ADR 0003), so no --mesh.
+          args: [
+            'control-plane',
+            `--push-address=0.0.0.0:${ports.pushMtls}`,
+            `--monitoring-address=0.0.0.0:${ports.monitoring}`,
+            `--webhook-address=0.0.0.0:${ports.webhook}`,
+          ],
           ports: [
             { number: ports.pushPlaintext, name: 'grpc-push' },
             { number: ports.pushMtls, name: 'grpc-push-tls' },

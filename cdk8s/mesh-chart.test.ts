@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type {
   KubernetesObject,
@@ -19,6 +21,7 @@ import type {
 } from '@kubernetes/client-node';
 import { meshSpecWithDefaults } from '../crds/defaults.js';
 import type { MeshSpec } from '../crds/generated/types/mesh.js';
+import { repoRoot } from '../test/cluster/paths.js';
 import { renderMesh } from './mesh-chart.js';
 import type { MeshRenderInput } from './render-input.js';
 
@@ -366,6 +369,27 @@ describe('renderMesh', () => {
         NAMESPACE,
       );
       assert.equal(custom.container.image, 'registry.local/weft:dev');
+    });
+
+    it('passes arguments weft-control-plane accepts, listening on every address in the pod', () => {
+      const { container } = deployment(renderMesh(input()), 'weft-control-plane', NAMESPACE);
+      const [entry, ...args] = container.args ?? [];
+      assert.equal(entry, 'control-plane');
+      for (const port of [15012, 15014, 15017])
+        assert.ok(
+          args.some((a) => a.endsWith(`=0.0.0.0:${port}`)),
+          `${port}: ${args.join(' ')}`,
+        );
+      // The real program's parser: an unknown flag would crash-loop the pod.
+      const res = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', join(repoRoot, 'controllers/control-plane/main.ts'), ...args, '--help'],
+        {
+          encoding: 'utf8',
+        },
+      );
+      assert.equal(res.status, 0, res.stderr);
+      assert.match(res.stdout, /usage: weft-control-plane/);
     });
 
     it('selects its pods with the Deployment, Service and PodDisruptionBudget alike', () => {
