@@ -3,7 +3,8 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import type { GatewaySpec, ResourceRequirements } from '../crds/generated/types/mesh.js';
 import { containerResources } from './resources.js';
-import { imageFor, labelKeys, meshLabels, ports } from './names.js';
+import { proxyFiles, proxyVolumeMounts, proxyVolumes } from '../webhooks/injection/volumes.js';
+import { CONTROL_PLANE_NAME, imageFor, labelKeys, meshLabels, ports } from './names.js';
 
 export interface GatewayProps {
   readonly meshName: string;
@@ -47,7 +48,19 @@ export class Gateway extends Construct {
           image: imageFor(version),
           // A tagged release never changes; pulling only when absent also lets kind use a loaded image.
           imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-          args: ['proxy', '--role=gateway', `--gateway=${gateway.name}`],
+          args: [
+            'proxy',
+            '--role=gateway',
+            `--control-plane=https://${CONTROL_PLANE_NAME}.${props.meshNamespace}.svc:${ports.pushMtls}`,
+            `--root-cert=${proxyFiles.rootCert}`,
+            `--token-file=${proxyFiles.token}`,
+            '--namespace=$(POD_NAMESPACE)',
+            `--workload=${gateway.name}`,
+            `--service-account=${gateway.name}`,
+            `--label=app=${gateway.name}`,
+            '--bind=0.0.0.0',
+            '--instance-ip=$(POD_IP)',
+          ],
           ports: [
             ...servicePorts.map((p) => ({ number: p.targetPort ?? p.port, name: p.name })),
             { number: ports.proxyHealth, name: 'http-health' },
@@ -57,6 +70,7 @@ export class Gateway extends Construct {
             POD_NAMESPACE: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE),
             POD_NAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME),
             SERVICE_ACCOUNT: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.SERVICE_ACCOUNT_NAME),
+            POD_IP: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_IP),
           },
           readiness: kplus.Probe.fromHttpGet('/healthz/ready', { port: ports.proxyHealth }),
           securityContext: { ensureNonRoot: true, user: 1337, group: 1337, readOnlyRootFilesystem: true },
@@ -71,6 +85,9 @@ export class Gateway extends Construct {
         '/spec/template/spec/containers/0/resources',
         containerResources(props.proxyResources ?? DEFAULT_RESOURCES),
       ),
+      // Its identity, as an injected sidecar's: a token for the CA's audience and the mesh root.
+      JsonPatch.add('/spec/template/spec/volumes', proxyVolumes()),
+      JsonPatch.add('/spec/template/spec/containers/0/volumeMounts', proxyVolumeMounts()),
     );
 
     const service = new kplus.Service(this, 'service', {

@@ -371,6 +371,37 @@ describe('renderMesh', () => {
       assert.equal(custom.container.image, 'registry.local/weft:dev');
     });
 
+    it('gives gateway pods arguments weft-proxy accepts, with the CA token and mesh root mounted', () => {
+      const { container } = deployment(renderMesh(input()), 'ingress', NAMESPACE);
+      const [entry, ...args] = container.args ?? [];
+      assert.equal(entry, 'proxy');
+      assert.ok(
+        args.includes('--role=gateway') && args.includes('--service-account=ingress'),
+        args.join(' '),
+      );
+      assert.ok(args.includes(`--control-plane=https://weft-control-plane.${NAMESPACE}.svc:15012`));
+      const mounted = (container.volumeMounts ?? []).map((m) => m.mountPath);
+      for (const flag of ['--token-file=', '--root-cert=']) {
+        const file = args.find((a) => a.startsWith(flag))!.slice(flag.length);
+        assert.ok(
+          mounted.some((dir) => file.startsWith(`${dir}/`)),
+          `${file} is not in a mounted volume: ${mounted.join(', ')}`,
+        );
+      }
+      // The real program's parser, with the variables the kubelet expands filled in.
+      const expanded = args.map((a) =>
+        a.replace('$(POD_NAMESPACE)', NAMESPACE).replace('$(POD_IP)', '10.0.0.9'),
+      );
+      const res = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', join(repoRoot, 'proxy/main.ts'), ...expanded, '--help'],
+        {
+          encoding: 'utf8',
+        },
+      );
+      assert.equal(res.status, 0, res.stderr);
+    });
+
     it('passes arguments weft-control-plane accepts, listening on every address in the pod', () => {
       const { container } = deployment(renderMesh(input()), 'weft-control-plane', NAMESPACE);
       const [entry, ...args] = container.args ?? [];
@@ -428,12 +459,13 @@ describe('renderMesh', () => {
   });
 
   describe('root certificate ConfigMaps', () => {
-    it('are in each injected namespace once the root certificate exists', () => {
+    it("are in each injected namespace and each gateway's once the root certificate exists", () => {
       const objects = renderMesh(input({ rootCertPem: ROOT_PEM, injectedNamespaces: ['team-a', 'team-b'] }));
       const configMaps = objects.filter((o) => o.kind === 'ConfigMap') as V1ConfigMap[];
       assert.deepEqual(configMaps.map((c) => `${c.metadata?.namespace}/${c.metadata?.name}`).sort(), [
         'team-a/weft-ca-root-cert',
         'team-b/weft-ca-root-cert',
+        `${NAMESPACE}/weft-ca-root-cert`,
       ]);
       for (const c of configMaps) assert.deepEqual(c.data, { 'root-cert.pem': ROOT_PEM });
     });

@@ -37,8 +37,10 @@ export class MeshChart extends Chart {
       caBundleOwnedElsewhere: input.caBundleOwnedElsewhere,
     });
     if (input.rootCertPem) {
-      // Proxies verify peers with the root; every namespace selected for injection gets a copy.
-      for (const namespace of input.injectedNamespaces) {
+      // Proxies verify peers with the root: every namespace selected for injection, and every
+      // gateway's, gets a copy.
+      const gatewayNamespaces = (spec.gateways ?? []).map((g) => g.namespace ?? spec.namespace);
+      for (const namespace of new Set([...input.injectedNamespaces, ...gatewayNamespaces])) {
         new kplus.ConfigMap(this, `root-cert-${namespace}`, {
           metadata: {
             name: ROOT_CERT_CONFIGMAP,
