@@ -1,59 +1,51 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { correctToSchedule, parseVegetaJsonLines, type CorrectedRun } from './open-loop-results.js';
+import { parseLoadgenLines, toRun, type CorrectedRun } from './open-loop-results.js';
 
 export interface FixedRateRun {
-  readonly vegeta: string;
+  /** The test/bench/loadgen binary. */
+  readonly loadgen: string;
   readonly port: number;
   /** The Host header: the service name the proxies route on. */
   readonly host: string;
   readonly rate: number;
   readonly seconds: number;
+  /** Every response must carry a body of this size, or it counts as an error. */
+  readonly expectBytes: number;
   /** Where the raw results go for the run (removed after). */
   readonly workDir: string;
 }
 
-function run(command: string, args: readonly string[], input?: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+/**
+ * `rate` requests per second for `seconds`, open model, over HTTP/1.1 keep-alive connections (as
+ * many as the schedule needs), each latency measured from when the request was due.
+ */
+export async function fixedRate(options: FixedRateRun): Promise<CorrectedRun> {
+  const out = join(options.workDir, `loadgen-${options.port}.jsonl`);
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(
+      options.loadgen,
+      [
+        `-url=http://127.0.0.1:${options.port}/`,
+        `-host=${options.host}`,
+        `-rate=${options.rate}`,
+        `-duration=${options.seconds}s`,
+        `-expect-bytes=${options.expectBytes}`,
+        `-output=${out}`,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', reject);
     child.on('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`${command} ${args[0]} exited ${code}: ${stderr}`)),
+      code === 0 ? resolve() : reject(new Error(`weft-loadgen exited ${code}: ${stderr}`)),
     );
-    child.stdin.end(input ?? '');
   });
-}
-
-/**
- * `rate` requests per second for `seconds` on HTTP/1.1 keep-alive connections (as many as the
- * schedule needs: vegeta opens another rather than wait), latency from the intended send time.
- */
-export async function fixedRate(options: FixedRateRun): Promise<CorrectedRun> {
-  const bin = join(options.workDir, `vegeta-${options.port}.bin`);
-  const json = join(options.workDir, `vegeta-${options.port}.jsonl`);
-  await run(
-    options.vegeta,
-    [
-      'attack',
-      `-rate=${options.rate}/s`,
-      `-duration=${options.seconds}s`,
-      '-http2=false',
-      '-max-body=0',
-      '-timeout=10s',
-      '-header',
-      `Host: ${options.host}`,
-      `-output=${bin}`,
-    ],
-    `GET http://127.0.0.1:${options.port}/\n`,
-  );
-  await run(options.vegeta, ['encode', '-to', 'json', `-output=${json}`, bin]);
   try {
-    return correctToSchedule(parseVegetaJsonLines(readFileSync(json, 'utf8')), options.rate);
+    return toRun(parseLoadgenLines(readFileSync(out, 'utf8')));
   } finally {
-    rmSync(bin, { force: true });
-    rmSync(json, { force: true });
+    rmSync(out, { force: true });
   }
 }

@@ -30,10 +30,15 @@ function exited(child: ChildProcess): Promise<void> {
 
 /**
  * Writes the process's files, starts it, and waits until its port accepts connections (a TCP
- * connect: a TLS frontend answers no plaintext request). Its standard error is kept for the report
- * if it dies first.
+ * connect: a TLS frontend answers no plaintext request) while it is still running. Its standard
+ * error is kept for the report if it dies first.
  */
 export async function startHop(spec: HopProcess): Promise<RunningHop> {
+  // Else the check below would pass on someone else's listener and the run measure it.
+  if (await accepts(spec.port))
+    throw new Error(
+      `port ${spec.port} (${spec.name}) is already in use: is an earlier bench run still going?`,
+    );
   for (const f of spec.files) {
     mkdirSync(dirname(f.path), { recursive: true });
     writeFileSync(f.path, f.content);
@@ -47,7 +52,8 @@ export async function startHop(spec: HopProcess): Promise<RunningHop> {
     async () => {
       if (child.exitCode !== null || child.pid === undefined)
         throw new Error(`${spec.name} exited ${child.exitCode}: ${stderr}`);
-      return { done: await accepts(spec.port), state: stderr };
+      const listening = await accepts(spec.port);
+      return { done: listening && child.exitCode === null, state: stderr };
     },
     { timeoutMs: 20_000, intervalMs: 50 },
   );

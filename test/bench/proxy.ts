@@ -13,7 +13,7 @@ import { weftPath } from './peers/weft.js';
 import { processTree, totalCpuSeconds, totalRssMiB } from './process-stats.js';
 import { scenarioTable, targetChecks, targetTable, type ScenarioEntry } from './proxy-report.js';
 import type { BenchOptions, SuiteResult } from './suite.js';
-import { ensureVegeta, toolVersion, VEGETA_VERSION } from './tools.js';
+import { ensureLoadgen, toolVersion } from './tools.js';
 import {
   BODY_BYTES,
   PEERS,
@@ -134,7 +134,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 interface ScenarioRun {
   readonly ctx: PathContext;
   readonly plan: Plan;
-  readonly vegeta: string;
+  readonly loadgen: string;
   readonly tallies: Tallies;
   /** Idle RSS per proxy process (hop order), MB, by peer and scenario. */
   readonly idle: Map<Peer, Record<string, number[]>>;
@@ -149,11 +149,12 @@ async function measureFixed(
   const { plan } = run;
   const m = await measured(pids, () =>
     fixedRate({
-      vegeta: run.vegeta,
+      loadgen: run.loadgen,
       port,
       host: SERVICE_HOST,
       rate: RATE,
       seconds: plan.fixedSeconds,
+      expectBytes: BODY_BYTES,
       workDir: run.ctx.dir,
     }),
   );
@@ -265,19 +266,19 @@ function checkFor(name: string, peer: Peer, maxRate: boolean, t: Tally): Record<
   return { name, peer, maxRate, requests: sum((r) => r.requests), errors: sum((r) => r.errors) };
 }
 
-function versions(vegeta: string): Record<string, string> {
+function versions(loadgen: string): Record<string, string> {
   return {
     haproxy: toolVersion('haproxy', ['-v']),
     nginx: toolVersion('nginx', ['-v']),
     weft: `dist/proxy/main.js on Node ${process.version}`,
-    vegeta: `${VEGETA_VERSION} (${vegeta})`,
+    loadgen: `test/bench/loadgen built with ${toolVersion('go', ['version'])} (${loadgen})`,
     wrk: toolVersion('wrk', ['-v']),
   };
 }
 
 export async function proxySuite(options: BenchOptions): Promise<SuiteResult> {
   const plan = planFor(options.quick);
-  const vegeta = ensureVegeta();
+  const loadgen = ensureLoadgen();
   const dir = mkdtempSync(join(tmpdir(), 'weft-bench-proxy-'));
   const tallies = new Tallies();
   const idle = new Map<Peer, Record<string, number[]>>();
@@ -294,20 +295,20 @@ export async function proxySuite(options: BenchOptions): Promise<SuiteResult> {
     for (const scenario of plan.scenarios) {
       const index = SCENARIOS.indexOf(scenario);
       console.log(`  ${scenario.name}...`);
-      await runScenario({ ctx: { scenario, index, dir, pki }, plan, vegeta, tallies, idle });
+      await runScenario({ ctx: { scenario, index, dir, pki }, plan, loadgen, tallies, idle });
     }
   } finally {
     await upstream.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  return report(plan, tallies, idle, vegeta);
+  return report(plan, tallies, idle, loadgen);
 }
 
 function report(
   plan: Plan,
   tallies: Tallies,
   idle: Map<Peer, Record<string, number[]>>,
-  vegeta: string,
+  loadgen: string,
 ): SuiteResult {
   const scenarios: ScenarioEntry[] = [];
   const checks: Record<string, unknown>[] = [];
@@ -328,7 +329,7 @@ function report(
   return {
     suite: 'proxy',
     notes: notes(plan, errors),
-    data: { scenarios, peers, versions: versions(vegeta), checks, targets },
+    data: { scenarios, peers, versions: versions(loadgen), checks, targets },
     markdown: [
       '## Scenarios',
       '',
@@ -348,7 +349,7 @@ function notes(plan: Plan, errors: number): string[] {
     `Client -> hop 1 [-> hop 2] -> nginx upstream (1 worker) answering 200 with ${BODY_BYTES} bytes; HTTP/1.1 keep-alive from the client, Host ${SERVICE_HOST}; all on 127.0.0.1.`,
     'Peers: direct = the client talks to the upstream (no proxy); HAProxy 1 thread; nginx 1 worker (master + worker counted); Weft = dist/proxy/main.js standalone (--config), one Node process per hop.',
     '2hop-mtls: HAProxy and nginx hops speak HTTP/1.1 over mutual TLS (RSA 2048 certificates from one root, chain verified, nginx also checks the name); the Weft hops speak mesh mTLS (SPIFFE identities signed by the CA code, server STRICT), which negotiates HTTP/2 by ALPN between the proxies, as in the mesh.',
-    `Fixed rate: ${RATE} rps for ${plan.fixedSeconds} s per round with vegeta (open model; latency measured from each request's intended send time, correcting coordinated omission). Max rate: wrk, ${MAX_RATE_CONNECTIONS} connections, 1 thread, ${plan.maxSeconds} s per round (closed loop: its percentiles are latency at saturation, averaged over rounds, not CO-corrected).`,
+    `Fixed rate: ${RATE} rps for ${plan.fixedSeconds} s per round with test/bench/loadgen (open model: each request goes out when due on its own goroutine whatever earlier ones do; latency measured from when it was due, correcting coordinated omission; its pacer sleeps with nanosleep, checks[].send_lag_p99_ms says how late it sent; every body must be ${BODY_BYTES} bytes). Max rate: wrk, ${MAX_RATE_CONNECTIONS} connections, 1 thread, ${plan.maxSeconds} s per round (closed loop: its percentiles are latency at saturation, averaged over rounds, not CO-corrected).`,
     `${plan.rounds} round(s), peers in turn (order reversed each round), ${plan.warmSeconds} s of wrk warm-up per proxy first; fixed-rate percentiles pool the rounds.`,
     'cpu_s_per_1k: CPU seconds (all threads, from /proc schedstat) of every proxy process on the path, both hops summed, per 1,000 successful requests; at 1,000 rps it equals vCPU per 1,000 rps. rps per core = 1000 / cpu_s_per_1k at max rate.',
     'rss_mb: peak RSS under load of the proxy processes on the path (both hops summed), in MB (10^6 bytes); peers.*.rss_idle_mb_per_process: each process (hop order) by scenario, before its first request; the RSS target takes the largest Weft one. direct has no proxy: its CPU and RSS are null.',

@@ -1,16 +1,17 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { repoRoot } from '../cluster/paths.js';
 
 /**
- * The open-model load generator: vegeta sends on its schedule whatever the responses do, and we
- * correct its latencies to the intended send times (open-loop-results.ts). Debian's wrk is closed
- * loop (each connection waits for its response), which hides stalls; wrk2 is not packaged. Pinned,
- * and built from the Go module proxy into a cache outside the repository on first use.
+ * The fixed-rate load generator (test/bench/loadgen, Go, standard library only) is built on first
+ * use into a cache outside the repository, one binary per version of its source. Debian's wrk is
+ * closed loop; vegeta and other Go generators pace with Go timers, which wake up to 1 ms late on
+ * Linux: as much as the latencies being compared.
  */
-export const VEGETA_MODULE = 'github.com/tsenart/vegeta/v12';
-export const VEGETA_VERSION = 'v12.13.0';
+const SOURCE = join(repoRoot, 'test', 'bench', 'loadgen');
 
 function cacheDir(): string {
   return (
@@ -19,34 +20,26 @@ function cacheDir(): string {
   );
 }
 
-/** The vegeta binary, built with `go install` the first time. */
-export function ensureVegeta(): string {
-  const dir = join(cacheDir(), `vegeta-${VEGETA_VERSION}`);
-  const binary = join(dir, 'vegeta');
+/** The loadgen binary for the current source, built with `go build` when missing. */
+export function ensureLoadgen(): string {
+  const hash = createHash('sha256');
+  for (const f of ['go.mod', 'main.go']) hash.update(readFileSync(join(SOURCE, f)));
+  const binary = join(cacheDir(), `weft-loadgen-${hash.digest('hex').slice(0, 12)}`, 'weft-loadgen');
   if (existsSync(binary)) return binary;
-  const go = spawnSync('go', ['env', 'GOPROXY'], { encoding: 'utf8' });
+  const go = spawnSync('go', ['version'], { encoding: 'utf8' });
   if (go.error || go.status !== 0) {
     throw new Error(
-      `the proxy benchmark needs vegeta ${VEGETA_VERSION}, built with Go (not found: ${go.error?.message ?? go.stderr}); install Go 1.22+ or put a vegeta binary at ${binary}`,
+      `the proxy benchmark builds its load generator (test/bench/loadgen) with Go 1.21 or later, which was not found (${go.error?.message ?? go.stderr}); install Go and run again`,
     );
   }
-  console.log(
-    `building vegeta ${VEGETA_VERSION} into ${dir} (GOPROXY ${go.stdout.trim()}; once, about 30 s)...`,
-  );
-  mkdirSync(dir, { recursive: true });
-  const built = spawnSync('go', ['install', `${VEGETA_MODULE}@${VEGETA_VERSION}`], {
-    env: { ...process.env, GOBIN: dir },
-    stdio: 'inherit',
-  });
-  if (built.status !== 0 || !existsSync(binary)) {
-    throw new Error(
-      `go install ${VEGETA_MODULE}@${VEGETA_VERSION} failed; is the Go module proxy reachable?`,
-    );
-  }
+  console.log(`building the load generator with ${go.stdout.trim()} into ${binary} (once)...`);
+  mkdirSync(join(binary, '..'), { recursive: true });
+  const built = spawnSync('go', ['build', '-o', binary, '.'], { cwd: SOURCE, stdio: 'inherit' });
+  if (built.status !== 0 || !existsSync(binary)) throw new Error(`go build in ${SOURCE} failed`);
   return binary;
 }
 
-/** The first line a tool prints about its version, for the results' machine section. */
+/** The first line a tool prints about its version, for the results. */
 export function toolVersion(command: string, args: readonly string[]): string {
   const res = spawnSync(command, args, { encoding: 'utf8' });
   if (res.error) return 'missing';

@@ -1,0 +1,3 @@
+module weft.dev/bench/loadgen
+
+go 1.21
