@@ -9,7 +9,7 @@ import type { AppProbe } from './admin/app-probes.js';
 import { applyEndpoints, compileConfig, validateProxyConfig, type CompiledConfig } from './config/compile.js';
 import type { ClusterLoadAssignment, ProxyConfig } from './config/generated/proxy-config.js';
 import type { ProxyAnnouncement } from './config/generated/push-protocol.js';
-import { createRequestHandler, type Direction } from './http/request-handler.js';
+import { createRequestHandler, createUpgradeHandler, type Direction } from './http/request-handler.js';
 import { destinationOf, factsOfNode, requestLabels, type WorkloadFacts } from './http/telemetry-labels.js';
 import { WorkloadIdentity, type IdentitySource } from './identity/workload-identity.js';
 import { HttpServers } from './listeners/http-servers.js';
@@ -92,19 +92,19 @@ export class WeftProxy implements ConfigSink {
       registers: [this.registry],
     });
     const budget = new RetryBudget();
-    const handler = (direction: Direction, listenerPort: number): HttpServers =>
-      new HttpServers(
-        createRequestHandler({
-          direction,
-          config: () => this.compiled,
-          self: () => this.self,
-          selfIdentity: () => this.identity.current()?.spiffeId,
-          metrics: this.metrics,
-          accessLog: this.accessLog,
-          budget,
-          listenerPort,
-        }),
-      );
+    const handler = (direction: Direction, listenerPort: number): HttpServers => {
+      const chain = {
+        direction,
+        config: () => this.compiled,
+        self: () => this.self,
+        selfIdentity: () => this.identity.current()?.spiffeId,
+        metrics: this.metrics,
+        accessLog: this.accessLog,
+        budget,
+        listenerPort,
+      };
+      return new HttpServers(createRequestHandler(chain), createUpgradeHandler(chain));
+    };
     this.httpByDirection = {
       outbound: handler('outbound', options.ports.outbound),
       inbound: handler('inbound', options.ports.inbound),

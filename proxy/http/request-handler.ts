@@ -1,3 +1,5 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Route, WeightedCluster } from '../config/generated/proxy-config.js';
 import type { ActiveListener, CompiledConfig } from '../config/compile.js';
 import { applyHeaderOperations } from '../routing/header-operations.js';
@@ -6,6 +8,7 @@ import type { RetryBudget } from '../resilience/retry-policy.js';
 import type { AccessLogger } from '../telemetry/access-log.js';
 import type { ProxyMetrics } from '../telemetry/metrics.js';
 import { propagateTrace } from '../telemetry/tracing.js';
+import type { UpstreamCluster } from '../upstream/cluster.js';
 import { hashKeyFor } from '../upstream/load-balancer.js';
 import {
   CONNECTION,
@@ -24,6 +27,14 @@ import {
   type HeaderMap,
 } from './headers.js';
 import { mirror } from './mirror.js';
+import {
+  isUpgrade,
+  tunnelUpgrade,
+  UPGRADE,
+  upgradeResponse,
+  type UpgradeRequest,
+  type WithUpgrade,
+} from './upgrade.js';
 import { ResponseFlag } from './outcome.js';
 import { decodePeerMetadata, encodePeerMetadata, type WorkloadFacts } from './telemetry-labels.js';
 import { recordRequest } from './request-telemetry.js';
@@ -57,6 +68,16 @@ export function createRequestHandler(
   return (req, res) => {
     const ctx = new RequestContext(options, req, res);
     ctx.run();
+  };
+}
+
+/** The same chain for an HTTP/1.1 upgrade request (WebSocket): it ends in a tunnel (upgrade.ts). */
+export function createUpgradeHandler(
+  options: RequestHandlerOptions,
+): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  return (req, socket, head) => {
+    (req as unknown as WithUpgrade)[UPGRADE] = { socket, head };
+    new RequestContext(options, req, upgradeResponse(req, socket)).run();
   };
 }
 
@@ -169,6 +190,8 @@ class RequestContext {
     if (!cluster) return this.localReply(503, ResponseFlag.noHealthyUpstream, 'no healthy upstream');
     const headers = this.upstreamHeaders(route, weighted, routeRequest.scheme);
     const path = selection.route.rewritePath(this.path, selection.matchIndex);
+    const upgrade = isUpgrade(this.req);
+    if (upgrade) return this.tunnel(cluster, path, headers, upgrade);
     const retry = config.retryPolicies.get(route)!;
     const start = (body: Buffer | DownstreamRequest | null): void => {
       if (route.mirror && body !== this.req)
@@ -196,6 +219,21 @@ class RequestContext {
       this.exchange.start();
     };
     this.readBody(retry.attempts > 0 || route.mirror !== undefined, start);
+  }
+
+  /** An upgrade: one host, one raw connection, bytes both ways (no retries, no body buffering). */
+  private tunnel(cluster: UpstreamCluster, path: string, headers: HeaderMap, upgrade: UpgradeRequest): void {
+    const host = cluster.pick(
+      hashKeyFor(cluster.config.loadBalancer, {
+        headers: this.req.headers,
+        sourceIp: this.conn.remoteAddress,
+        path: this.path,
+      }),
+    );
+    if (!host) return this.localReply(503, ResponseFlag.noHealthyUpstream, 'no healthy upstream');
+    const token = headerValue(this.req.headers.upgrade) ?? 'websocket';
+    const args = { cluster, host, method: this.method, path, headers, upgrade: token, downstream: upgrade };
+    tunnelUpgrade({ ...args, res: this.res }, (result) => this.finished(result, ResponseFlag.none));
   }
 
   /** The request headers as they go upstream: hop-by-hop removed, tracing, forwarding and rewrites applied. */

@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import type { DownstreamRequest, DownstreamResponse } from '../http/downstream.js';
 
 export type HttpHandler = (req: DownstreamRequest, res: DownstreamResponse) => void;
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 /**
  * Downstream HTTP/1.1 and HTTP/2 servers that never listen themselves: listeners hand them
@@ -21,7 +22,7 @@ export class HttpServers {
   private readonly http1: Server;
   private readonly http2: Http2Server;
 
-  constructor(handler: HttpHandler) {
+  constructor(handler: HttpHandler, upgrade?: UpgradeHandler) {
     this.http1 = createHttp1Server(
       {
         // Idle client connections are cheap and reconnects are not: keep them longer than clients do.
@@ -34,6 +35,9 @@ export class HttpServers {
       handler as unknown as (req: IncomingMessage, res: ServerResponse) => void,
     );
     this.http1.on('clientError', onClientError);
+    // Without a listener Node would answer an upgrade request as a plain one; with it, the request
+    // is tunnelled (WebSocket). HTTP/2 has no Upgrade.
+    if (upgrade) this.http1.on('upgrade', upgrade);
     // Node tracks connections (for closeIdleConnections on drain, and for headersTimeout) only from
     // 'listening' on; this server never listens, so start the tracking here.
     this.http1.emit('listening');

@@ -5,6 +5,7 @@ import type { Credentials } from '../identity/credentials.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import {
   MESH_ALPN_HTTP,
+  MESH_ALPN_HTTP1,
   MESH_ALPN_TCP,
   meshTlsConnector,
   plainConnector,
@@ -112,9 +113,15 @@ export class UpstreamCluster {
     await Promise.allSettled(pools.map((p) => p.close()));
   }
 
-  /** A connector for raw connections (TCP passthrough, WebSocket upgrades) to `host`. */
+  /** A connector for raw connections (TCP passthrough) to `host`. */
   rawConnector(host: UpstreamHost): ReturnType<typeof plainConnector> {
     return this.connector(host, this.config.connectionPool?.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+  }
+
+  /** A connector for HTTP/1.1 upgrades (WebSocket) to `host`: between proxies, ALPN http/1.1 only. */
+  upgradeConnector(host: UpstreamHost): ReturnType<typeof plainConnector> {
+    const timeoutMs = this.config.connectionPool?.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    return this.connector(host, timeoutMs, MESH_ALPN_HTTP1);
   }
 
   private closePool(key: string): void {
@@ -141,7 +148,11 @@ export class UpstreamCluster {
     });
   }
 
-  private connector(host: UpstreamHost, connectTimeoutMs: number): ReturnType<typeof plainConnector> {
+  private connector(
+    host: UpstreamHost,
+    connectTimeoutMs: number,
+    httpAlpn: readonly string[] = MESH_ALPN_HTTP,
+  ): ReturnType<typeof plainConnector> {
     const tls = this.config.tls;
     if (this.usesMeshTls(host)) {
       const expected = host.endpoint.identity ? [host.endpoint.identity] : (tls?.subjectAltNames ?? []);
@@ -149,8 +160,7 @@ export class UpstreamCluster {
         credentials: this.deps.credentials,
         sni: tls?.sni ?? istioSni(this.name),
         expectedIdentities: expected,
-        alpn:
-          this.config.protocol === 'tcp' || this.config.protocol === 'tls' ? MESH_ALPN_TCP : MESH_ALPN_HTTP,
+        alpn: this.config.protocol === 'tcp' || this.config.protocol === 'tls' ? MESH_ALPN_TCP : httpAlpn,
         connectTimeoutMs,
       });
     }

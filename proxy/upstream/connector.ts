@@ -80,6 +80,8 @@ export function simpleTlsConnector(
 /** ALPN protocols between Weft proxies; `weft-tcp` marks a connection that carries opaque TCP. */
 export const MESH_ALPN_HTTP: readonly string[] = ['h2', 'http/1.1'];
 export const MESH_ALPN_TCP: readonly string[] = ['weft-tcp'];
+/** An upgrade (WebSocket) between proxies: HTTP/1.1, since HTTP/2 has no Upgrade. */
+export const MESH_ALPN_HTTP1: readonly string[] = ['http/1.1'];
 
 export function checkPeerIdentity(cert: PeerCertificate, expected: readonly string[]): Error | undefined {
   const id = peerSpiffeId(cert);

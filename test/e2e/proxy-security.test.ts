@@ -24,6 +24,7 @@ import {
 } from '../helpers/proxy.js';
 import { waitUntil } from '../helpers/wait.js';
 import { metricValue } from '../helpers/prometheus.js';
+import { acceptKey, openWebSocket } from '../helpers/websocket.js';
 
 const CLIENT_ID = 'spiffe://cluster.local/ns/default/sa/client';
 const SVC_ID = 'spiffe://cluster.local/ns/default/sa/svc';
@@ -240,6 +241,33 @@ describe('weft-proxy security: client → proxy A → mesh mTLS → proxy B → 
         },
         1,
       );
+    });
+
+    it('tunnels a WebSocket through both proxies over mTLS, both ways, with the caller identity', async () => {
+      const ws = await openWebSocket(a.outbound, `svc:${SERVICE_PORT}`, '/chat');
+      try {
+        assert.equal(ws.status, 101, JSON.stringify(ws.headers));
+        assert.equal(ws.headers['sec-websocket-accept'], acceptKey(ws.key));
+        assert.equal(await ws.next(), `hello from svc to URI=${CLIENT_ID}`);
+        ws.send('ping');
+        assert.equal(await ws.next(), 'echo: ping');
+        ws.send('pong');
+        assert.equal(await ws.next(), 'echo: pong');
+      } finally {
+        ws.close();
+      }
+      assert.equal(app.received.at(-1)?.url, '/chat');
+      await metricReaches(
+        b.metrics,
+        'weft_requests_total',
+        { reporter: 'destination', response_code: '101', connection_security_policy: 'mutual_tls' },
+        1,
+      );
+      await metricReaches(a.metrics, 'weft_requests_total', { reporter: 'source', response_code: '101' }, 1);
+      // An upgrade goes through the same filter chain: a Host with no route is answered 404.
+      const lost = await openWebSocket(a.outbound, `nowhere:${SERVICE_PORT}`, '/chat');
+      lost.close();
+      assert.equal(lost.status, 404);
     });
 
     it('refuses to send a request to an endpoint whose certificate names another identity (503 UF)', async () => {

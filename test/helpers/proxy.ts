@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
@@ -11,6 +12,7 @@ import { WeftProxy } from '../../proxy/proxy.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { acceptWebSocket } from './websocket.js';
 
 /** A real upstream on loopback that counts what it receives and answers as `behave` says. */
 export interface Upstream {
@@ -38,6 +40,15 @@ export async function startUpstream(name: string): Promise<Upstream> {
       received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
       upstream.behave(req, res, body);
     });
+  });
+  // A WebSocket upgrade: greeted with what the application saw of the caller, then echoed.
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+    received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: '' });
+    acceptWebSocket(
+      req,
+      socket,
+      `hello from ${name} to ${String(req.headers['x-forwarded-client-cert'] ?? 'plaintext')}`,
+    );
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return Object.assign(upstream, {
