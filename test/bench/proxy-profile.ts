@@ -9,6 +9,7 @@ import { upstreamConfig } from './peers/nginx.js';
 import { weftPath } from './peers/weft.js';
 import type { BenchOptions, SuiteResult } from './suite.js';
 import { SCENARIOS, SERVICE_HOST, UPSTREAM_PORT, type HopProcess, type PathContext } from './topology.js';
+import { requireCommands } from './tools.js';
 import { wrk } from './wrk.js';
 
 /**
@@ -116,6 +117,7 @@ function markdown(name: string, rps: number, p: ProcessProfile): string[] {
 
 export async function proxyProfileSuite({ quick }: BenchOptions): Promise<SuiteResult> {
   const seconds = quick ? 5 : 15;
+  requireCommands(['nginx', 'wrk']);
   const dir = mkdtempSync(join(tmpdir(), 'weft-bench-profile-'));
   const upstreamFile = join(dir, 'upstream.conf');
   const upstream = await startHop({

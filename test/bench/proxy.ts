@@ -13,7 +13,7 @@ import { weftPath } from './peers/weft.js';
 import { processTree, totalCpuSeconds, totalRssMiB } from './process-stats.js';
 import { scenarioTable, targetChecks, targetTable, type ScenarioEntry } from './proxy-report.js';
 import type { BenchOptions, SuiteResult } from './suite.js';
-import { ensureLoadgen, toolVersion } from './tools.js';
+import { ensureLoadgen, requireCommands, toolVersion } from './tools.js';
 import {
   BODY_BYTES,
   PEERS,
@@ -278,6 +278,7 @@ function versions(loadgen: string): Record<string, string> {
 
 export async function proxySuite(options: BenchOptions): Promise<SuiteResult> {
   const plan = planFor(options.quick);
+  requireCommands(['haproxy', 'nginx', 'wrk']);
   const loadgen = ensureLoadgen();
   const dir = mkdtempSync(join(tmpdir(), 'weft-bench-proxy-'));
   const tallies = new Tallies();

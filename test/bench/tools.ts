@@ -39,6 +39,15 @@ export function ensureLoadgen(): string {
   return binary;
 }
 
+/** Fails at once, naming the fix, when a peer or load tool is not installed. */
+export function requireCommands(commands: readonly string[]): void {
+  const missing = commands.filter((c) => spawnSync(c, ['-v'], { stdio: 'ignore' }).error !== undefined);
+  if (missing.length > 0)
+    throw new Error(
+      `the proxy benchmark needs ${missing.join(', ')}: apt-get install -y ${missing.join(' ')}`,
+    );
+}
+
 /** The first line a tool prints about its version, for the results. */
 export function toolVersion(command: string, args: readonly string[]): string {
   const res = spawnSync(command, args, { encoding: 'utf8' });
