@@ -185,17 +185,16 @@ async function runScenario(run: ScenarioRun): Promise<void> {
   const paths = new Map(PEERS.map((peer) => [peer, pathOf(peer, run.ctx)] as const));
   const running: RunningHop[] = [];
   try {
-    const pids = new Map<Peer, number[]>();
-    for (const [peer, path] of paths) {
-      const hops: RunningHop[] = [];
-      for (const hop of [...path.hops].reverse()) hops.push(await startHop(hop));
-      running.push(...hops);
-      pids.set(
-        peer,
-        hops.flatMap((h) => processTree(h.pid)),
-      );
-    }
+    for (const path of paths.values())
+      for (const hop of [...path.hops].reverse()) running.push(await startHop(hop));
+    // Settle, and let nginx fork its worker: the master listens before it does.
     await sleep(1000);
+    const pids = new Map(
+      [...paths].map(([peer, path]) => [
+        peer,
+        running.filter((h) => path.hops.includes(h.spec)).flatMap((h) => processTree(h.pid)),
+      ]),
+    );
     recordIdle(run, paths, running);
     for (const [peer, path] of paths) await checkPath(peer, path.entryPort);
     for (const [peer, path] of paths)
