@@ -8,8 +8,10 @@ import {
 import { connect as tlsConnect } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import type { AuthorizationPolicies, ProxyConfig } from '../../proxy/config/generated/proxy-config.js';
+import type { ProxyConfig } from '../../proxy/config/generated/proxy-config.js';
 import {
+  inboundConfig,
+  NO_POLICIES,
   outboundConfig,
   route,
   scrape,
@@ -30,51 +32,14 @@ const CLIENT_ID = 'spiffe://cluster.local/ns/default/sa/client';
 const SVC_ID = 'spiffe://cluster.local/ns/default/sa/svc';
 const OTHER_ID = 'spiffe://cluster.local/ns/default/sa/other';
 const SVC_CLUSTER = `outbound|${SERVICE_PORT}||${SERVICE}`;
-const INBOUND_CLUSTER = `inbound|${SERVICE_PORT}||`;
 const TCP_PORT = 9000;
 const TCP_CLUSTER = `inbound|${TCP_PORT}||`;
-const NO_POLICIES: AuthorizationPolicies = { deny: [], allow: [], audit: [] };
 
 type MtlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
 type Identity = ReturnType<TestMeshPki['workload']>;
 
 /** The sidecar of `svc`: one inbound HTTP listener on 9080 routing everything to the local app. */
-function serverSidecar(appPort: number, mode: MtlsMode, authorization = NO_POLICIES): ProxyConfig {
-  return {
-    version: 'weft.proxy/v1',
-    node: {
-      id: 'svc.default',
-      role: 'sidecar',
-      namespace: 'default',
-      workload: 'svc',
-      labels: { app: 'svc', version: 'v1' },
-    },
-    listeners: [
-      {
-        name: `inbound|${SERVICE_PORT}`,
-        direction: 'inbound',
-        port: SERVICE_PORT,
-        protocol: 'http',
-        routeConfig: `inbound|${SERVICE_PORT}`,
-      },
-    ],
-    routes: [
-      {
-        name: `inbound|${SERVICE_PORT}`,
-        virtualHosts: [
-          {
-            name: `inbound|http|${SERVICE_PORT}`,
-            domains: ['*'],
-            routes: [route('default', { clusters: [{ cluster: INBOUND_CLUSTER, weight: 100 }] })],
-          },
-        ],
-      },
-    ],
-    clusters: [{ name: INBOUND_CLUSTER, type: 'static', protocol: 'http' }],
-    endpoints: [{ cluster: INBOUND_CLUSTER, endpoints: [{ address: '127.0.0.1', port: appPort }] }],
-    security: { mtls: { mode }, authorization },
-  };
-}
+const serverSidecar = inboundConfig;
 
 /** The sidecar of `svc` for a TCP workload: one inbound TCP listener on 9000 to the local app. */
 function tcpServerSidecar(appPort: number, mode: MtlsMode): ProxyConfig {

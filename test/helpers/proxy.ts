@@ -6,7 +6,12 @@ import { Agent, request } from 'undici';
 import { issueCertificate, type KeyPair } from '../../controllers/ca/issue.js';
 import { generateRsaKeyPem } from '../../controllers/ca/issue.js';
 import { signWorkloadCsr } from '../../controllers/ca/signer.js';
-import type { Cluster, ProxyConfig, Route } from '../../proxy/config/generated/proxy-config.js';
+import type {
+  AuthorizationPolicies,
+  Cluster,
+  ProxyConfig,
+  Route,
+} from '../../proxy/config/generated/proxy-config.js';
 import { createCsr } from '../../proxy/identity/csr.js';
 import { WeftProxy } from '../../proxy/proxy.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -143,6 +148,53 @@ export async function startTestProxy(
 
 export const SERVICE = 'svc.default.svc.cluster.local';
 export const SERVICE_PORT = 9080;
+export const NO_POLICIES: AuthorizationPolicies = { deny: [], allow: [], audit: [] };
+
+/**
+ * The sidecar of `svc`: one inbound HTTP listener on svc's port, everything routed to the local
+ * application on `appPort`, under the given mTLS mode and authorization.
+ */
+export function inboundConfig(
+  appPort: number,
+  mode: 'STRICT' | 'PERMISSIVE' | 'DISABLE',
+  authorization: AuthorizationPolicies = NO_POLICIES,
+): ProxyConfig {
+  const cluster = `inbound|${SERVICE_PORT}||`;
+  return {
+    version: 'weft.proxy/v1',
+    node: {
+      id: 'svc.default',
+      role: 'sidecar',
+      namespace: 'default',
+      workload: 'svc',
+      labels: { app: 'svc', version: 'v1' },
+    },
+    listeners: [
+      {
+        name: `inbound|${SERVICE_PORT}`,
+        direction: 'inbound',
+        port: SERVICE_PORT,
+        protocol: 'http',
+        routeConfig: `inbound|${SERVICE_PORT}`,
+      },
+    ],
+    routes: [
+      {
+        name: `inbound|${SERVICE_PORT}`,
+        virtualHosts: [
+          {
+            name: `inbound|http|${SERVICE_PORT}`,
+            domains: ['*'],
+            routes: [route('default', { clusters: [{ cluster, weight: 100 }] })],
+          },
+        ],
+      },
+    ],
+    clusters: [{ name: cluster, type: 'static', protocol: 'http' }],
+    endpoints: [{ cluster, endpoints: [{ address: '127.0.0.1', port: appPort }] }],
+    security: { mtls: { mode }, authorization },
+  };
+}
 
 /**
  * A sidecar configuration with one outbound HTTP listener on 9080 whose only virtual host is

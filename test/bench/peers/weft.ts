@@ -1,12 +1,11 @@
 import { join } from 'node:path';
 import type { ProxyConfig } from '../../../proxy/config/generated/proxy-config.js';
-import { outboundConfig, route, SERVICE, SERVICE_PORT } from '../../helpers/proxy.js';
+import { inboundConfig, outboundConfig, route, SERVICE, SERVICE_PORT } from '../../helpers/proxy.js';
 import { repoRoot } from '../../cluster/paths.js';
 import type { TlsFiles } from '../bench-pki.js';
 import { UPSTREAM_PORT, type HopProcess, type PathContext, type PeerPath } from '../topology.js';
 
 const SVC_CLUSTER = `outbound|${SERVICE_PORT}||${SERVICE}`;
-const INBOUND_CLUSTER = `inbound|${SERVICE_PORT}||`;
 
 /**
  * The client's sidecar: Host svc:9080 routes to svc's cluster; its one endpoint is the upstream itself
@@ -24,43 +23,7 @@ export function clientSidecarConfig(next: { port: number; mtlsIdentity?: string 
 
 /** The server's sidecar: inbound on svc's port to the local application (the upstream); STRICT with mTLS. */
 export function serverSidecarConfig(mtls: boolean): ProxyConfig {
-  return {
-    version: 'weft.proxy/v1',
-    node: {
-      id: 'svc.default',
-      role: 'sidecar',
-      namespace: 'default',
-      workload: 'svc',
-      labels: { app: 'svc' },
-    },
-    listeners: [
-      {
-        name: `inbound|${SERVICE_PORT}`,
-        direction: 'inbound',
-        port: SERVICE_PORT,
-        protocol: 'http',
-        routeConfig: `inbound|${SERVICE_PORT}`,
-      },
-    ],
-    routes: [
-      {
-        name: `inbound|${SERVICE_PORT}`,
-        virtualHosts: [
-          {
-            name: `inbound|http|${SERVICE_PORT}`,
-            domains: ['*'],
-            routes: [route('default', { clusters: [{ cluster: INBOUND_CLUSTER, weight: 100 }] })],
-          },
-        ],
-      },
-    ],
-    clusters: [{ name: INBOUND_CLUSTER, type: 'static', protocol: 'http' }],
-    endpoints: [{ cluster: INBOUND_CLUSTER, endpoints: [{ address: '127.0.0.1', port: UPSTREAM_PORT }] }],
-    security: {
-      mtls: { mode: mtls ? 'STRICT' : 'DISABLE' },
-      authorization: { deny: [], allow: [], audit: [] },
-    },
-  };
+  return inboundConfig(UPSTREAM_PORT, mtls ? 'STRICT' : 'DISABLE');
 }
 
 /** Admin, health and metrics get ports of their own beside the traffic ones. */
