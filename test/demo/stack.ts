@@ -6,7 +6,13 @@ import type { Mesh } from '../../crds/generated/types/mesh.js';
 import { kubectlAsync, up } from '../cluster/local-cluster.js';
 import { repoRoot } from '../cluster/paths.js';
 import { ensureCluster } from '../helpers/cluster.js';
-import { startControlPlane, type RunningControlPlane } from '../helpers/control-plane.js';
+import {
+  controlPlaneLogs,
+  SERVING_TLS,
+  SERVING_WEBHOOKS,
+  startControlPlane,
+  type RunningControlPlane,
+} from '../helpers/control-plane.js';
 import { installCrds, startOperator, type RunningOperator } from '../helpers/operator.js';
 import { waitUntil } from '../helpers/wait.js';
 
@@ -36,14 +42,9 @@ export interface Stack {
 /** The control plane, out of cluster, ready once it serves its TLS port (after the Mesh's CA exists). */
 export async function startDemoControlPlane(): Promise<RunningControlPlane> {
   const cp = await startControlPlane([]);
-  await waitUntil(
-    'the control plane to serve certificates and config push on 15012',
-    () => ({
-      done: cp.logs().includes('serving certificates and config push over TLS'),
-      state: cp.logs().slice(-800),
-    }),
-    { timeoutMs: 60_000 },
-  );
+  // Proxies need the TLS port; the traffic steps' resources need the validating webhook.
+  await controlPlaneLogs(cp, SERVING_TLS);
+  await controlPlaneLogs(cp, SERVING_WEBHOOKS);
   return cp;
 }
 

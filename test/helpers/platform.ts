@@ -1,9 +1,13 @@
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { ensureCluster } from './cluster.js';
-import { startControlPlane, type RunningControlPlane } from './control-plane.js';
+import {
+  controlPlaneLogs,
+  SERVING_WEBHOOKS,
+  startControlPlane,
+  type RunningControlPlane,
+} from './control-plane.js';
 import { MeshClient, removeLeftoverMeshes, testMesh } from './mesh.js';
 import { installCrds, startOperator, type RunningOperator } from './operator.js';
-import { waitUntil } from './wait.js';
 
 /**
  * The platform most integration tests stand on: the CRDs, the operator (webhooks pointed at the
@@ -43,10 +47,9 @@ export async function startMeshPlatform(
     await meshes.create(mesh);
     await meshes.waitReady(mesh.metadata.name);
     const controlPlane = await startControlPlane(controlPlaneArgs);
-    await waitUntil(`the control plane to log ${readyLog}`, () => ({
-      done: controlPlane.logs().includes(readyLog),
-      state: controlPlane.logs().slice(-800),
-    }));
+    await controlPlaneLogs(controlPlane, readyLog);
+    if (!controlPlaneArgs.includes('--webhook-address=off'))
+      await controlPlaneLogs(controlPlane, SERVING_WEBHOOKS);
     const meshNamespace = mesh.spec.namespace!;
     const secret = await kc
       .makeApiClient(CoreV1Api)

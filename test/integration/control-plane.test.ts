@@ -11,7 +11,13 @@ import type { ProxyConfig } from '../../proxy/config/generated/proxy-config.js';
 import { kubectlAsync, status as clusterStatus, up } from '../cluster/local-cluster.js';
 import { stopProcess } from '../cluster/processes.js';
 import { createTestNamespace, ensureCluster, type TestNamespace } from '../helpers/cluster.js';
-import { startControlPlane, type RunningControlPlane } from '../helpers/control-plane.js';
+import {
+  controlPlaneLogs,
+  SERVING_TLS,
+  SERVING_WEBHOOKS,
+  startControlPlane,
+  type RunningControlPlane,
+} from '../helpers/control-plane.js';
 import { MeshClient, removeLeftoverMeshes, testMesh } from '../helpers/mesh.js';
 import { installCrds, startOperator, type RunningOperator } from '../helpers/operator.js';
 import { PushTestClient } from '../helpers/push-client.js';
@@ -85,6 +91,7 @@ describe('control plane', () => {
       '--webhook-address=127.0.0.1:15017',
       '--push-address=127.0.0.1:25012',
     ]);
+    await controlPlaneLogs(controlPlane, SERVING_WEBHOOKS);
     shop = await createTestNamespace(kc, 'shop');
     other = await createTestNamespace(kc, 'other');
     for (const name of ['reviews', 'ratings']) await apply(shop.name, service(name));
@@ -205,6 +212,7 @@ describe('control plane', () => {
       '--webhook-address=127.0.0.1:15017',
       '--push-address=127.0.0.1:25012',
     ]);
+    await controlPlaneLogs(controlPlane, SERVING_WEBHOOKS);
     const again = client(shop.name, 'reviews');
     const snapshot = (await again.next(0, 'a snapshot after the restart')) as { config: ProxyConfig };
     assert.deepEqual(snapshot.config, before);
@@ -267,10 +275,7 @@ describe('control plane', () => {
         .makeApiClient(CoreV1Api)
         .readNamespacedSecret({ name: 'weft-ca-secret', namespace: meshes.namespace });
       root = Buffer.from(secret.data!['root-cert.pem']!, 'base64').toString('utf8');
-      await waitUntil('the control plane to serve its TLS port', () => ({
-        done: controlPlane.logs().includes('serving certificates and config push over TLS'),
-        state: controlPlane.logs().slice(-800),
-      }));
+      await controlPlaneLogs(controlPlane, SERVING_TLS);
     });
 
     it('signs a CSR for the caller identity proven by its ServiceAccount token, and refuses others', async () => {

@@ -9,7 +9,12 @@ import { parse, stringify } from 'yaml';
 import { kubectl, kubectlAsync } from '../cluster/local-cluster.js';
 import { paths, repoRoot, weftDir } from '../cluster/paths.js';
 import { createTestNamespace, ensureCluster, type TestNamespace } from '../helpers/cluster.js';
-import { startControlPlane, type RunningControlPlane } from '../helpers/control-plane.js';
+import {
+  controlPlaneLogs,
+  SERVING_WEBHOOKS,
+  startControlPlane,
+  type RunningControlPlane,
+} from '../helpers/control-plane.js';
 import { MeshClient, removeLeftoverMeshes, testMesh } from '../helpers/mesh.js';
 import { installCrds, startOperator, type RunningOperator } from '../helpers/operator.js';
 import { PushTestClient } from '../helpers/push-client.js';
@@ -231,6 +236,7 @@ describe('weftctl', () => {
       '--webhook-address=127.0.0.1:15017',
       '--push-address=127.0.0.1:26112',
     ]);
+    await controlPlaneLogs(controlPlane, SERVING_WEBHOOKS);
     await apply(shop.name, {
       apiVersion: 'v1',
       kind: 'Service',
