@@ -31,25 +31,11 @@ export const REQUEST_LABEL_NAMES = [
  * Istio's TCP metrics carry the request labels minus `response_code` and `grpc_response_status`;
  * they keep `response_flags` (connection-level flags such as UF or UO).
  */
-export const TCP_LABEL_NAMES = [
-  'reporter',
-  'source_workload',
-  'source_workload_namespace',
-  'source_principal',
-  'source_app',
-  'source_version',
-  'destination_workload',
-  'destination_workload_namespace',
-  'destination_principal',
-  'destination_app',
-  'destination_version',
-  'destination_service',
-  'destination_service_name',
-  'destination_service_namespace',
-  'request_protocol',
-  'response_flags',
-  'connection_security_policy',
-] as const;
+type RequestLabelName = (typeof REQUEST_LABEL_NAMES)[number];
+type ResponseOnly = 'response_code' | 'grpc_response_status';
+export const TCP_LABEL_NAMES: readonly Exclude<RequestLabelName, ResponseOnly>[] = REQUEST_LABEL_NAMES.filter(
+  (n): n is Exclude<RequestLabelName, ResponseOnly> => n !== 'response_code' && n !== 'grpc_response_status',
+);
 
 /**
  * Labels of one HTTP or gRPC request. `reporter` is `source` (client-side proxy) or `destination`
@@ -57,7 +43,7 @@ export const TCP_LABEL_NAMES = [
  * `grpc_response_status` is `''` for non-gRPC traffic, as in Istio; `connection_security_policy` is
  * `mutual_tls`, `none`, or `unknown` (always `unknown` when the reporter is `source`).
  */
-export type RequestLabels = Record<(typeof REQUEST_LABEL_NAMES)[number], string>;
+export type RequestLabels = Record<RequestLabelName, string>;
 
 /** Labels of one TCP connection; `request_protocol` is `tcp`. */
 export type TcpLabels = Record<(typeof TCP_LABEL_NAMES)[number], string>;

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureBinaries, locateBinary, type BinaryPaths } from './binaries.js';
@@ -6,7 +6,14 @@ import { ensureClusterPki } from './cluster-pki.js';
 import { apiserverUrl, clusterComponents, type Component } from './components.js';
 import { portInUse, probe, waitFor, type Probe } from './health.js';
 import { paths } from './paths.js';
-import { logTail, runningPid, startDetached, stopProcess } from './processes.js';
+import {
+  logTail,
+  runCaptured,
+  runningPid,
+  startDetached,
+  stopProcess,
+  type CapturedRun,
+} from './processes.js';
 
 /**
  * A real Kubernetes control plane on loopback, without Docker: etcd, kube-apiserver,
@@ -72,22 +79,8 @@ export function kubectl(
  * kubectl without blocking the event loop: for tests that serve something (a webhook) in their own
  * process while kubectl talks to the API server, which calls back into it.
  */
-export function kubectlAsync(
-  args: readonly string[],
-  input?: string,
-): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(paths.kubectl, ['--kubeconfig', paths.kubeconfig, ...args], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ status: code ?? 1, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
+export function kubectlAsync(args: readonly string[], input?: string): Promise<CapturedRun> {
+  return runCaptured(paths.kubectl, ['--kubeconfig', paths.kubeconfig, ...args], { input: input ?? '' });
 }
 
 /** A fake node for kwok to manage; kwok's node-initialize Stage fills in its status and capacity. Pure. */

@@ -81,3 +81,31 @@ export async function stopProcess(name: string, pid: number, graceMs = 10_000): 
   }
   rmSync(pidFile(name), { force: true });
 }
+
+export interface CapturedRun {
+  readonly status: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs a command to completion without blocking the event loop, feeding it `input` and collecting
+ * its output: for callers that serve something in their own process (a webhook, push clients) while
+ * the command talks to it.
+ */
+export function runCaptured(
+  command: string,
+  args: readonly string[],
+  { input = '', cwd }: { input?: string; cwd?: string } = {},
+): Promise<CapturedRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ status: code ?? 1, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}

@@ -7,9 +7,8 @@ import type { AuthorizationPolicies, ProxyConfig } from '../../proxy/config/gene
 import { PodNetwork, podNetworkUnavailable, type Pod, type PodProcess } from '../helpers/netns.js';
 import { ensureOriginalDstAddon } from '../helpers/original-dst-addon.js';
 import { route, TestMeshPki } from '../helpers/proxy.js';
-import { waitUntil } from '../helpers/wait.js';
 import type { Outcome, Seen } from './capture-netns/pod-app.js';
-import { metricValue } from '../helpers/prometheus.js';
+import { metricReaches as waitForMetric } from '../helpers/prometheus.js';
 
 /**
  * Transparent capture, for real: three "pods" as network namespaces on one bridge. The client and
@@ -207,17 +206,13 @@ describe('transparent capture in network namespaces: weft-init rules, original d
     atLeast = 1,
   ): Promise<void> {
     const scrape = `fetch('http://127.0.0.1:15090/stats/prometheus').then((r) => r.text()).then((t) => process.stdout.write(t))`;
-    await waitUntil(`${pod.name} proxy: ${metric} ${JSON.stringify(labels)} >= ${atLeast}`, () => {
-      const text = net!.exec(pod, [process.execPath, '-e', scrape]);
-      const value = metricValue(text, metric, labels);
-      return {
-        done: value >= atLeast,
-        state: `${value}\n${text
-          .split('\n')
-          .filter((l) => l.startsWith(metric))
-          .join('\n')}`,
-      };
-    });
+    await waitForMetric(
+      `${pod.name} proxy`,
+      () => net!.exec(pod, [process.execPath, '-e', scrape]),
+      metric,
+      labels,
+      atLeast,
+    );
   }
 
   /** How many connections the pod's outbound capture rule has sent to its proxy (iptables' own counter). */

@@ -24,8 +24,7 @@ import {
   type TestProxy,
   type Upstream,
 } from '../helpers/proxy.js';
-import { waitUntil } from '../helpers/wait.js';
-import { metricValue } from '../helpers/prometheus.js';
+import { metricReaches as waitForMetric, metricValue } from '../helpers/prometheus.js';
 import { acceptKey, openWebSocket } from '../helpers/websocket.js';
 
 const CLIENT_ID = 'spiffe://cluster.local/ns/default/sa/client';
@@ -78,25 +77,13 @@ function clientSidecar(serverInboundPort: number, expectedIdentity: string): Pro
   );
 }
 
-/** Waits until the metric (summed over series matching `labels`) reaches at least `atLeast`. */
-async function metricReaches(
+/** Waits until the metric of the proxy whose metrics port is `port` reaches at least `atLeast`. */
+const metricReaches = (
   port: number,
   metric: string,
   labels: Record<string, string>,
   atLeast: number,
-): Promise<void> {
-  await waitUntil(`${metric} ${JSON.stringify(labels)} >= ${atLeast}`, async () => {
-    const text = await scrape(port);
-    const value = metricValue(text, metric, labels);
-    return {
-      done: value >= atLeast,
-      state: `${value}\n${text
-        .split('\n')
-        .filter((l) => l.startsWith(metric))
-        .join('\n')}`,
-    };
-  });
-}
+): Promise<void> => waitForMetric(`metrics port ${port}`, () => scrape(port), metric, labels, atLeast);
 
 /** What a raw plaintext exchange came to: bytes received before the connection closed, and any error. */
 interface RawOutcome {
@@ -411,29 +398,21 @@ describe('weft-proxy security: client → proxy A → mesh mTLS → proxy B → 
       );
     });
 
-    it('DENY on /admin* wins over the ALLOW', async () => {
+    /** Refused with 403 before the application sees anything. */
+    async function assertDenied(port: number, path: string): Promise<void> {
       const before = app.received.length;
-      const res = await send(a.outbound, '/admin/users');
+      const res = await send(port, path);
       assert.equal(res.status, 403);
       assert.equal(res.body, 'RBAC: access denied');
       assert.equal(app.received.length, before);
-    });
+    }
 
-    it('denies a client running as another identity', async () => {
-      const before = app.received.length;
-      const res = await send(other.outbound, '/items');
-      assert.equal(res.status, 403);
-      assert.equal(res.body, 'RBAC: access denied');
-      assert.equal(app.received.length, before);
-    });
+    it('DENY on /admin* wins over the ALLOW', () => assertDenied(a.outbound, '/admin/users'));
 
-    it('denies plaintext under PERMISSIVE: it has no principal to match', async () => {
-      const before = app.received.length;
-      const res = await send(b.inbound, '/items');
-      assert.equal(res.status, 403);
-      assert.equal(res.body, 'RBAC: access denied');
-      assert.equal(app.received.length, before);
-    });
+    it('denies a client running as another identity', () => assertDenied(other.outbound, '/items'));
+
+    it('denies plaintext under PERMISSIVE: it has no principal to match', () =>
+      assertDenied(b.inbound, '/items'));
   });
 
   describe('TCP passthrough on B to a server-first application', () => {

@@ -1,3 +1,5 @@
+import { waitUntil } from './wait.js';
+
 /** Reading Prometheus text exposition in tests, the demo and benchmarks: one parser for all of them. */
 
 export interface MetricSample {
@@ -32,3 +34,27 @@ export function metricValue(exposition: string, name: string, labels: Record<str
 /** Sum of the `weft_requests_total` samples whose labels include every pair of `labels`. Pure. */
 export const requestCount = (exposition: string, labels: Record<string, string>): number =>
   metricValue(exposition, 'weft_requests_total', labels);
+
+/**
+ * Waits until metric `name`, summed over the samples whose labels include `labels`, reaches
+ * `atLeast` in what `scrape` returns; on timeout it reports the value and the metric's lines.
+ */
+export async function metricReaches(
+  what: string,
+  scrape: () => string | Promise<string>,
+  name: string,
+  labels: Record<string, string>,
+  atLeast = 1,
+): Promise<void> {
+  await waitUntil(`${what}: ${name} ${JSON.stringify(labels)} >= ${atLeast}`, async () => {
+    const text = await scrape();
+    const value = metricValue(text, name, labels);
+    return {
+      done: value >= atLeast,
+      state: `${value}\n${text
+        .split('\n')
+        .filter((l) => l.startsWith(name))
+        .join('\n')}`,
+    };
+  });
+}

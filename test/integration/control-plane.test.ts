@@ -31,6 +31,12 @@ import { waitUntil } from '../helpers/wait.js';
 const PUSH = 'http://127.0.0.1:25010';
 const MONITORING = 'http://127.0.0.1:25014';
 const TLS = 'https://127.0.0.1:25012';
+const CONTROL_PLANE_ARGS = [
+  '--push-plaintext-address=127.0.0.1:25010',
+  '--monitoring-address=127.0.0.1:25014',
+  '--webhook-address=127.0.0.1:15017',
+  '--push-address=127.0.0.1:25012',
+];
 
 const apply = async (ns: string, manifest: object): Promise<void> => {
   const res = await kubectlAsync(['apply', '-n', ns, '-f', '-'], JSON.stringify(manifest));
@@ -85,12 +91,7 @@ describe('control plane', () => {
     meshes.namespace = mesh.spec.namespace!;
     await meshes.client.create(mesh);
     await meshes.client.waitReady(mesh.metadata.name);
-    controlPlane = await startControlPlane([
-      '--push-plaintext-address=127.0.0.1:25010',
-      '--monitoring-address=127.0.0.1:25014',
-      '--webhook-address=127.0.0.1:15017',
-      '--push-address=127.0.0.1:25012',
-    ]);
+    controlPlane = await startControlPlane(CONTROL_PLANE_ARGS);
     await controlPlaneLogs(controlPlane, SERVING_WEBHOOKS);
     shop = await createTestNamespace(kc, 'shop');
     other = await createTestNamespace(kc, 'other');
@@ -108,14 +109,23 @@ describe('control plane', () => {
     await operator?.stop();
   });
 
-  function client(namespace: string, app: string): PushTestClient {
-    const c = new PushTestClient(PUSH, {
-      id: `${app}.${namespace}`,
-      role: 'sidecar',
-      namespace,
-      serviceAccount: app,
-      labels: { app, version: 'v1' },
-    });
+  /** A test proxy for `app` in `namespace`, connected; over TLS with `tls`'s certificate when given. */
+  function client(
+    namespace: string,
+    app: string,
+    over: { url?: string; id?: string; tls?: { ca: string; cert: string; key: string } } = {},
+  ): PushTestClient {
+    const c = new PushTestClient(
+      over.url ?? PUSH,
+      {
+        id: over.id ?? `${app}.${namespace}`,
+        role: 'sidecar',
+        namespace,
+        serviceAccount: app,
+        labels: { app, version: 'v1' },
+      },
+      over.tls,
+    );
     clients.push(c);
     c.connect();
     return c;
@@ -206,12 +216,7 @@ describe('control plane', () => {
       await fetch(`${MONITORING}/debug/proxy-config?proxy=${encodeURIComponent(inShop.node.id)}`)
     ).json()) as ProxyConfig;
     await controlPlane.stop('SIGTERM');
-    controlPlane = await startControlPlane([
-      '--push-plaintext-address=127.0.0.1:25010',
-      '--monitoring-address=127.0.0.1:25014',
-      '--webhook-address=127.0.0.1:15017',
-      '--push-address=127.0.0.1:25012',
-    ]);
+    controlPlane = await startControlPlane(CONTROL_PLANE_ARGS);
     await controlPlaneLogs(controlPlane, SERVING_WEBHOOKS);
     const again = client(shop.name, 'reviews');
     const snapshot = (await again.next(0, 'a snapshot after the restart')) as { config: ProxyConfig };
@@ -306,31 +311,8 @@ describe('control plane', () => {
 
       // The certificate opens the mTLS push stream, for the identity it names only.
       const tls = { ca: root, cert: signed.body.certChain!, key };
-      const proxy = new PushTestClient(
-        TLS,
-        {
-          id: `reviews-tls.${shop.name}`,
-          role: 'sidecar',
-          namespace: shop.name,
-          serviceAccount: 'reviews',
-          labels: { app: 'reviews' },
-        },
-        tls,
-      );
-      const impostor = new PushTestClient(
-        TLS,
-        {
-          id: `ratings-tls.${shop.name}`,
-          role: 'sidecar',
-          namespace: shop.name,
-          serviceAccount: 'ratings',
-          labels: { app: 'ratings' },
-        },
-        tls,
-      );
-      clients.push(proxy, impostor);
-      proxy.connect();
-      impostor.connect();
+      const proxy = client(shop.name, 'reviews', { url: TLS, id: `reviews-tls.${shop.name}`, tls });
+      const impostor = client(shop.name, 'ratings', { url: TLS, id: `ratings-tls.${shop.name}`, tls });
       assert.equal((await proxy.next(0, 'a snapshot over mTLS')).type, 'snapshot');
       await waitUntil('the impostor stream to be closed without configuration', () => ({
         done: impostor.closed,
