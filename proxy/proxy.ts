@@ -18,7 +18,6 @@ import { acceptOnPort, OutboundListener } from './listeners/outbound-listener.js
 import { proxyTcp, type TcpProxyContext } from './listeners/tcp-proxy.js';
 import { loadOriginalDestination, type OriginalDestinationReader } from './original-dst/original-dst.js';
 import { PushClient, type ConfigSink } from './push/push-client.js';
-import { RetryBudget } from './resilience/retry-policy.js';
 import { createAccessLogger, type AccessLogger } from './telemetry/access-log.js';
 import { ProxyMetrics, type TcpLabels } from './telemetry/metrics.js';
 import type { DownstreamConnection } from './http/downstream.js';
@@ -91,7 +90,6 @@ export class WeftProxy implements ConfigSink {
       labelNames: ['reason'] as const,
       registers: [this.registry],
     });
-    const budget = new RetryBudget();
     const handler = (direction: Direction, listenerPort: number): HttpServers => {
       const chain = {
         direction,
@@ -100,7 +98,6 @@ export class WeftProxy implements ConfigSink {
         selfIdentity: () => this.identity.current()?.spiffeId,
         metrics: this.metrics,
         accessLog: this.accessLog,
-        budget,
         listenerPort,
       };
       return new HttpServers(createRequestHandler(chain), createUpgradeHandler(chain));

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
-import type { CompiledRetryPolicy, RetryBudget } from '../resilience/retry-policy.js';
+import type { CompiledRetryPolicy } from '../resilience/retry-policy.js';
 import type { UpstreamCluster } from '../upstream/cluster.js';
 import type { UpstreamHost } from '../upstream/host.js';
 import type { DownstreamRequest, DownstreamResponse } from './downstream.js';
@@ -16,7 +16,6 @@ export interface ExchangeSpec {
   /** A buffered body can be replayed for a retry; a streamed one cannot. */
   readonly body: Buffer | DownstreamRequest | null;
   readonly retry: CompiledRetryPolicy;
-  readonly budget: RetryBudget;
   /** Route timeout over all attempts; 0 disables it (Istio's default for HTTP). */
   readonly timeoutMs: number;
   readonly hashKey: string | undefined;
@@ -121,9 +120,9 @@ export class UpstreamExchange {
     const { spec } = this;
     if (this.timedOut || this.attempt > spec.retry.attempts) return false;
     if (spec.body !== null && !Buffer.isBuffer(spec.body)) return false;
-    if (!spec.budget.tryStart(spec.cluster.inflight + 1)) return false;
+    if (!spec.cluster.retryBudget.tryStart(spec.cluster.inflight + 1)) return false;
     if (!spec.cluster.breaker.tryStartRetry()) {
-      spec.budget.end();
+      spec.cluster.retryBudget.end();
       return false;
     }
     return true;
@@ -145,7 +144,7 @@ export class UpstreamExchange {
   private endBackoff(): void {
     clearTimeout(this.backoff);
     this.backoff = undefined;
-    this.spec.budget.end();
+    this.spec.cluster.retryBudget.end();
     this.spec.cluster.breaker.endRetry();
   }
 

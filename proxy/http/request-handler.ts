@@ -4,7 +4,6 @@ import type { Route, WeightedCluster } from '../config/generated/proxy-config.js
 import type { ActiveListener, CompiledConfig } from '../config/compile.js';
 import { applyHeaderOperations } from '../routing/header-operations.js';
 import type { RouteRequest, RouteSelection } from '../routing/route-table.js';
-import type { RetryBudget } from '../resilience/retry-policy.js';
 import type { AccessLogger } from '../telemetry/access-log.js';
 import type { ProxyMetrics } from '../telemetry/metrics.js';
 import { propagateTrace } from '../telemetry/tracing.js';
@@ -48,7 +47,6 @@ export interface RequestHandlerOptions {
   readonly selfIdentity: () => string | undefined;
   readonly metrics: ProxyMetrics;
   readonly accessLog: AccessLogger;
-  readonly budget: RetryBudget;
   /** Listener port used when the connection does not say which one was meant (gateway ports). */
   readonly listenerPort: number;
 }
@@ -204,7 +202,6 @@ class RequestContext {
           headers,
           body,
           retry,
-          budget: this.options.budget,
           timeoutMs: route.timeoutMs ?? 0,
           hashKey: hashKeyFor(cluster.config.loadBalancer, {
             headers: this.req.headers,

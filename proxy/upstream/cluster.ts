@@ -2,6 +2,7 @@ import { isIPv6 } from 'node:net';
 import { Pool, type Dispatcher } from 'undici';
 import type { Cluster, Endpoint } from '../config/generated/proxy-config.js';
 import type { Credentials } from '../identity/credentials.js';
+import { RetryBudget } from '../resilience/retry-policy.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import {
   MESH_ALPN_HTTP,
@@ -34,14 +35,20 @@ const DEFAULT_IDLE_TIMEOUT_MS = 4_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 /**
- * One upstream cluster at runtime: its hosts, load balancer, circuit breaker, outlier detector and
- * a connection pool per host. A configuration push that leaves the cluster's settings unchanged
- * keeps this object (and so its pools, counters and ejections); see `sameSettings`.
+ * One upstream cluster at runtime: its hosts, load balancer, circuit breaker, retry budget, outlier
+ * detector and a connection pool per host. A configuration push that leaves the cluster's settings
+ * unchanged keeps this object (and so its pools, counters, retries in flight and ejections); see
+ * `sameSettings`.
  */
 export class UpstreamCluster {
   readonly name: string;
   readonly breaker: CircuitBreaker;
   readonly outlier: OutlierDetector;
+  /**
+   * Per cluster, as Envoy's `circuit_breakers.thresholds.retry_budget`: a failing service's retry
+   * storm spends its own budget and never starves retries to the other services.
+   */
+  readonly retryBudget = new RetryBudget();
   hosts: readonly UpstreamHost[] = [];
   /** Requests dispatched and not yet answered; beyond maxConnections they are pending. */
   inflight = 0;
