@@ -41,7 +41,7 @@ export function recordRequest(options: RequestHandlerOptions, r: FinishedRequest
     r.requestBytes,
     r.result.responseBytes,
   );
-  options.accessLog.log(accessLogEntry(options, r, security));
+  if (options.accessLog.enabled) options.accessLog.log(accessLogEntry(options, r, security));
 }
 
 /** Istio's connection_security_policy: known only to the destination (`unknown` at the source). */

@@ -41,6 +41,8 @@ export interface AccessLogEntry {
 }
 
 export interface AccessLogger {
+  /** False when logging is off, so callers skip building entries nobody writes. */
+  readonly enabled: boolean;
   log(entry: AccessLogEntry): void;
   /** Starts writing whatever is buffered; call before exit so the last lines are not lost. */
   flush(): void;
@@ -73,7 +75,7 @@ const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 const noop = (): void => {};
 
 // One shared object, so creating or calling a disabled logger allocates nothing.
-const DISABLED: AccessLogger = Object.freeze({ log: noop, flush: noop });
+const DISABLED: AccessLogger = Object.freeze({ enabled: false, log: noop, flush: noop });
 
 function record(entry: AccessLogEntry): Record<string, unknown> {
   const out: Record<string, unknown> = { ...entry };
@@ -92,6 +94,7 @@ export function createAccessLogger(options: AccessLoggerOptions): AccessLogger {
   // No pid/hostname: the pod's log metadata already carries them, and they would repeat per line.
   const logger: Logger = pino({ base: null, level: 'info' }, stream);
   return {
+    enabled: true,
     log(entry: AccessLogEntry): void {
       logger.info(record(entry), 'access');
     },

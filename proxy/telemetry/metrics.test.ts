@@ -8,6 +8,7 @@ import {
   REQUEST_LABEL_NAMES,
   TCP_LABEL_NAMES,
   emptyLabelValue,
+  DEFAULT_MAX_SERIES,
 } from './metrics.js';
 import type { RequestLabels, TcpLabels } from './metrics.js';
 
@@ -146,37 +147,65 @@ describe('ProxyMetrics', () => {
     assert.equal(valueOf(text, 'weft_tcp_connections_closed_total', 'reporter="destination"'), 1);
   });
 
-  it('reuses one cache entry per label combination and stops caching at the bound', async () => {
+  it('keeps one series per label combination and counts what overflows the bound', async () => {
     const registry = new Registry();
-    const m = new ProxyMetrics(registry, { maxCachedLabelSets: 3 });
+    const m = new ProxyMetrics(registry, { maxSeries: 3 });
     m.recordRequest(requestLabels(), 1, 1, 1);
     m.recordRequest(requestLabels(), 1, 1, 1);
-    assert.equal(m.cachedLabelSets.requests, 1);
+    assert.equal(m.seriesCount.requests, 1);
     for (let i = 0; i < 10; i++) m.recordRequest(requestLabels({ response_code: String(400 + i) }), 1, 1, 1);
-    assert.equal(m.cachedLabelSets.requests, 3);
-    // Past the bound, combinations are still recorded, just uncached.
-    m.recordRequest(requestLabels({ response_code: '409' }), 1, 1, 1);
+    assert.equal(m.seriesCount.requests, 3);
+    // A combination already held is still recorded past the bound; new ones are only counted.
+    m.recordRequest(requestLabels({ response_code: '401' }), 1, 1, 1);
     const text = await registry.metrics();
-    assert.equal(valueOf(text, 'weft_requests_total', 'response_code="409"'), 2);
-    assert.equal(samples(text, 'weft_requests_total').length, 11);
+    assert.equal(valueOf(text, 'weft_requests_total', 'response_code="200"'), 2);
+    assert.equal(valueOf(text, 'weft_requests_total', 'response_code="401"'), 2);
+    assert.equal(samples(text, 'weft_requests_total').length, 3);
+    assert.equal(valueOf(text, 'weft_telemetry_series_overflow_total', 'family="request"'), 8);
 
     for (let i = 0; i < 5; i++) m.recordTcpOpen(tcpLabels({ source_workload: `w${i}` }));
-    assert.equal(m.cachedLabelSets.tcp, 3);
+    assert.equal(m.seriesCount.tcp, 3);
+    assert.equal(
+      valueOf(await registry.metrics(), 'weft_telemetry_series_overflow_total', 'family="tcp"'),
+      2,
+    );
   });
 
-  it('defaults the cache bound to 10 000 label combinations', () => {
+  it('defaults the bound to 10 000 label combinations per family', () => {
     const m = new ProxyMetrics(new Registry());
     for (let i = 0; i < 10_050; i++) m.recordTcpOpen(tcpLabels({ source_workload: `w${i}` }));
-    assert.equal(m.cachedLabelSets.tcp, 10_000);
+    assert.equal(m.seriesCount.tcp, DEFAULT_MAX_SERIES);
   });
 
-  it('keeps label values containing the separator apart by skipping the cache', async () => {
+  it('keeps label values containing the key separator apart', async () => {
     const registry = new Registry();
     const m = new ProxyMetrics(registry);
     m.recordRequest(requestLabels({ source_app: 'a\u0000b', source_version: 'c' }), 1, 1, 1);
     m.recordRequest(requestLabels({ source_app: 'a', source_version: 'b\u0000c' }), 1, 1, 1);
-    assert.equal(m.cachedLabelSets.requests, 0);
-    assert.equal(samples(await registry.metrics(), 'weft_requests_total').length, 2);
+    m.recordRequest(requestLabels({ source_app: 'a', source_version: 'b\u0000c' }), 1, 1, 1);
+    assert.equal(m.seriesCount.requests, 2);
+    const text = await registry.metrics();
+    assert.deepEqual(
+      samples(text, 'weft_requests_total').map((l) => Number(l.slice(l.lastIndexOf(' ') + 1))),
+      [1, 2],
+    );
+  });
+
+  it('reports the same samples as JSON as in the text format', async () => {
+    const registry = new Registry();
+    const m = new ProxyMetrics(registry);
+    m.recordRequest(requestLabels(), 30, 10, 20);
+    const json = await registry.getMetricsAsJSON();
+    const duration = json.find((f) => f.name === 'weft_request_duration_milliseconds');
+    assert.equal(duration?.type, 'histogram');
+    const count = duration?.values.find(
+      (v) => (v as { metricName?: string }).metricName === 'weft_request_duration_milliseconds_count',
+    );
+    assert.equal(count?.value, 1);
+    const requests = json.find((f) => f.name === 'weft_requests_total');
+    assert.equal(requests?.type, 'counter');
+    assert.equal(requests?.values[0]?.value, 1);
+    assert.equal(requests?.values[0]?.labels.destination_app, 'reviews');
   });
 
   it("neither keeps nor rejects the caller's label object", async () => {

@@ -1,5 +1,6 @@
-import { Counter, Histogram } from 'prom-client';
+import { Counter } from 'prom-client';
 import type { Registry } from 'prom-client';
+import { CounterFamily, HistogramFamily, type CounterSeries, type HistogramSeries } from './series.js';
 
 /**
  * Istio's standard labels for HTTP/gRPC request metrics, in Istio's order, so Istio's dashboards and
@@ -63,26 +64,30 @@ export const ISTIO_DURATION_BUCKETS_MS: readonly number[] = [
  */
 export const ISTIO_BYTES_BUCKETS: readonly number[] = [...ISTIO_DURATION_BUCKETS_MS];
 
-/** Default bound on cached label combinations per metric family (requests, TCP). */
-export const DEFAULT_MAX_CACHED_LABEL_SETS = 10_000;
+/**
+ * Default bound on label combinations per metric family (requests, TCP). Label values come partly
+ * from the wire (the Host a client sends becomes destination_service on inbound), so without a bound
+ * a client could grow the proxy's memory without limit.
+ */
+export const DEFAULT_MAX_SERIES = 10_000;
 
 /** Istio reports a missing peer attribute as `unknown`, never as an empty label. */
 export function emptyLabelValue(v: string | undefined): string {
   return v === undefined || v === '' ? 'unknown' : v;
 }
 
-interface RequestChildren {
-  readonly requests: Counter.Internal;
-  readonly duration: Histogram.Internal<string>;
-  readonly requestBytes: Histogram.Internal<string>;
-  readonly responseBytes: Histogram.Internal<string>;
+interface RequestSeries {
+  readonly requests: CounterSeries;
+  readonly duration: HistogramSeries;
+  readonly requestBytes: HistogramSeries;
+  readonly responseBytes: HistogramSeries;
 }
 
-interface TcpChildren {
-  readonly opened: Counter.Internal;
-  readonly closed: Counter.Internal;
-  readonly sent: Counter.Internal;
-  readonly received: Counter.Internal;
+interface TcpSeries {
+  readonly opened: CounterSeries;
+  readonly closed: CounterSeries;
+  readonly sent: CounterSeries;
+  readonly received: CounterSeries;
 }
 
 type LabelObject = Record<string, string>;
@@ -91,22 +96,22 @@ type LabelObject = Record<string, string>;
 const SEP = '\u0000';
 
 /**
- * The cache key of a label combination, or undefined when a value holds the separator (only a
- * buggy or hostile caller could do that; such calls skip the cache rather than risk a collision).
+ * The key of a label combination. A value holding the separator (only a buggy or hostile caller)
+ * gets a JSON key instead, which cannot collide with a separator-joined one.
  */
-function cacheKey(names: readonly string[], labels: Readonly<Record<string, string>>): string | undefined {
+function seriesKey(names: readonly string[], labels: Readonly<Record<string, string>>): string {
   let key = '';
   for (const name of names) {
     const v = labels[name] ?? '';
-    if (v.includes(SEP)) return undefined;
+    if (v.includes(SEP)) return JSON.stringify(names.map((n) => labels[n] ?? ''));
     key += v + SEP;
   }
   return key;
 }
 
 /**
- * A fresh object holding only the declared labels: prom-client keeps the object it is given as the
- * series' labels, and rejects undeclared keys, so the caller's object is never handed over.
+ * A fresh object holding only the declared labels: the series keeps it, so the caller's object is
+ * never held (or mutated later under the series).
  */
 function labelObject(names: readonly string[], labels: Readonly<Record<string, string>>): LabelObject {
   const out: LabelObject = {};
@@ -114,57 +119,53 @@ function labelObject(names: readonly string[], labels: Readonly<Record<string, s
   return out;
 }
 
-/** prom-client throws on NaN and on negative counter increments; telemetry must never break a request. */
+/** Telemetry must never break a request: NaN, infinite and negative amounts are dropped. */
 function isAmount(n: number): boolean {
   return Number.isFinite(n) && n >= 0;
 }
 
 export interface ProxyMetricsOptions {
-  /** Label combinations cached per metric family; past it, calls go uncached. */
-  readonly maxCachedLabelSets?: number;
+  /** Label combinations kept per metric family; past it, new ones are counted as overflow. */
+  readonly maxSeries?: number;
 }
 
 /**
- * The proxy's Istio-compatible Prometheus metrics. Bound children are cached per distinct label
- * combination so the hot path skips building a label object and four children per call. prom-client
- * 15 still hashes the labels inside every child `inc`/`observe` (about 2 µs each with 19 labels), so
- * that, not this class, dominates the per-request cost.
+ * The proxy's Istio-compatible Prometheus metrics. Each distinct label combination is looked up once
+ * by a string key and then updated with plain number writes (see series.ts); past `maxSeries`
+ * combinations per family, new ones are not recorded but counted in
+ * `weft_telemetry_series_overflow_total`, so a flood of distinct Host headers cannot exhaust memory.
  */
 export class ProxyMetrics {
-  private readonly requestsTotal: Counter<string>;
-  private readonly requestDuration: Histogram<string>;
-  private readonly requestBytes: Histogram<string>;
-  private readonly responseBytes: Histogram<string>;
-  private readonly tcpSent: Counter<string>;
-  private readonly tcpReceived: Counter<string>;
-  private readonly tcpOpened: Counter<string>;
-  private readonly tcpClosed: Counter<string>;
-  private readonly requestCache = new Map<string, RequestChildren>();
-  private readonly tcpCache = new Map<string, TcpChildren>();
-  private readonly maxCached: number;
+  private readonly requestsTotal: CounterFamily;
+  private readonly requestDuration: HistogramFamily;
+  private readonly requestBytes: HistogramFamily;
+  private readonly responseBytes: HistogramFamily;
+  private readonly tcpSent: CounterFamily;
+  private readonly tcpReceived: CounterFamily;
+  private readonly tcpOpened: CounterFamily;
+  private readonly tcpClosed: CounterFamily;
+  private readonly overflow: Counter<'family'>;
+  private readonly requestSeries = new Map<string, RequestSeries>();
+  private readonly tcpSeries = new Map<string, TcpSeries>();
+  private readonly maxSeries: number;
 
   constructor(registry: Registry, options: ProxyMetricsOptions = {}) {
-    this.maxCached = options.maxCachedLabelSets ?? DEFAULT_MAX_CACHED_LABEL_SETS;
+    this.maxSeries = options.maxSeries ?? DEFAULT_MAX_SERIES;
     // Istio's metric names with the weft_ prefix; the help says which Istio metric each mirrors.
-    const counter = (name: string, istio: string, what: string, labels: readonly string[]): Counter<string> =>
-      new Counter({
-        name,
-        help: `${what} (Istio ${istio}).`,
-        labelNames: [...labels],
-        registers: [registry],
-      });
+    const counter = (name: string, istio: string, what: string, labels: readonly string[]): CounterFamily =>
+      new CounterFamily({ name, help: `${what} (Istio ${istio}).`, labelNames: labels, registry });
     const histogram = (
       name: string,
       istio: string,
       what: string,
       buckets: readonly number[],
-    ): Histogram<string> =>
-      new Histogram({
+    ): HistogramFamily =>
+      new HistogramFamily({
         name,
         help: `${what} (Istio ${istio}).`,
-        labelNames: [...REQUEST_LABEL_NAMES],
-        buckets: [...buckets],
-        registers: [registry],
+        labelNames: REQUEST_LABEL_NAMES,
+        buckets,
+        registry,
       });
     this.requestsTotal = counter(
       'weft_requests_total',
@@ -214,11 +215,17 @@ export class ProxyMetrics {
       'TCP connections closed',
       TCP_LABEL_NAMES,
     );
+    this.overflow = new Counter({
+      name: 'weft_telemetry_series_overflow_total',
+      help: 'Observations not recorded because their metric family already holds its maximum of label combinations.',
+      labelNames: ['family'],
+      registers: [registry],
+    });
   }
 
-  /** Label combinations currently cached, for tests and debugging. */
-  get cachedLabelSets(): { readonly requests: number; readonly tcp: number } {
-    return { requests: this.requestCache.size, tcp: this.tcpCache.size };
+  /** Label combinations currently held, for tests and debugging. */
+  get seriesCount(): { readonly requests: number; readonly tcp: number } {
+    return { requests: this.requestSeries.size, tcp: this.tcpSeries.size };
   }
 
   recordRequest(
@@ -227,53 +234,62 @@ export class ProxyMetrics {
     requestBytes: number,
     responseBytes: number,
   ): void {
-    const c = this.requestChildren(labels);
-    c.requests.inc();
-    if (isAmount(durationMs)) c.duration.observe(durationMs);
-    if (isAmount(requestBytes)) c.requestBytes.observe(requestBytes);
-    if (isAmount(responseBytes)) c.responseBytes.observe(responseBytes);
+    const s = this.seriesOfRequest(labels);
+    if (!s) return;
+    s.requests.inc();
+    if (isAmount(durationMs)) s.duration.observe(durationMs);
+    if (isAmount(requestBytes)) s.requestBytes.observe(requestBytes);
+    if (isAmount(responseBytes)) s.responseBytes.observe(responseBytes);
   }
 
   recordTcpOpen(labels: TcpLabels): void {
-    this.tcpChildren(labels).opened.inc();
+    this.seriesOfTcp(labels)?.opened.inc();
   }
 
   /** Istio reports TCP bytes per connection too; here they are counted once, when it closes. */
   recordTcpClose(labels: TcpLabels, sentBytes: number, receivedBytes: number): void {
-    const c = this.tcpChildren(labels);
-    c.closed.inc();
-    if (isAmount(sentBytes)) c.sent.inc(sentBytes);
-    if (isAmount(receivedBytes)) c.received.inc(receivedBytes);
+    const s = this.seriesOfTcp(labels);
+    if (!s) return;
+    s.closed.inc();
+    if (isAmount(sentBytes)) s.sent.inc(sentBytes);
+    if (isAmount(receivedBytes)) s.received.inc(receivedBytes);
   }
 
-  private requestChildren(labels: RequestLabels): RequestChildren {
-    const key = cacheKey(REQUEST_LABEL_NAMES, labels);
-    const hit = key === undefined ? undefined : this.requestCache.get(key);
+  private seriesOfRequest(labels: RequestLabels): RequestSeries | undefined {
+    const key = seriesKey(REQUEST_LABEL_NAMES, labels);
+    const hit = this.requestSeries.get(key);
     if (hit) return hit;
+    if (this.requestSeries.size >= this.maxSeries) {
+      this.overflow.inc({ family: 'request' });
+      return undefined;
+    }
     const obj = labelObject(REQUEST_LABEL_NAMES, labels);
-    const children: RequestChildren = {
-      requests: this.requestsTotal.labels(obj),
-      duration: this.requestDuration.labels(obj),
-      requestBytes: this.requestBytes.labels(obj),
-      responseBytes: this.responseBytes.labels(obj),
+    const series: RequestSeries = {
+      requests: this.requestsTotal.add(obj),
+      duration: this.requestDuration.add(obj),
+      requestBytes: this.requestBytes.add(obj),
+      responseBytes: this.responseBytes.add(obj),
     };
-    // Past the bound the children are used once and dropped, so memory stops growing here.
-    if (key !== undefined && this.requestCache.size < this.maxCached) this.requestCache.set(key, children);
-    return children;
+    this.requestSeries.set(key, series);
+    return series;
   }
 
-  private tcpChildren(labels: TcpLabels): TcpChildren {
-    const key = cacheKey(TCP_LABEL_NAMES, labels);
-    const hit = key === undefined ? undefined : this.tcpCache.get(key);
+  private seriesOfTcp(labels: TcpLabels): TcpSeries | undefined {
+    const key = seriesKey(TCP_LABEL_NAMES, labels);
+    const hit = this.tcpSeries.get(key);
     if (hit) return hit;
+    if (this.tcpSeries.size >= this.maxSeries) {
+      this.overflow.inc({ family: 'tcp' });
+      return undefined;
+    }
     const obj = labelObject(TCP_LABEL_NAMES, labels);
-    const children: TcpChildren = {
-      opened: this.tcpOpened.labels(obj),
-      closed: this.tcpClosed.labels(obj),
-      sent: this.tcpSent.labels(obj),
-      received: this.tcpReceived.labels(obj),
+    const series: TcpSeries = {
+      opened: this.tcpOpened.add(obj),
+      closed: this.tcpClosed.add(obj),
+      sent: this.tcpSent.add(obj),
+      received: this.tcpReceived.add(obj),
     };
-    if (key !== undefined && this.tcpCache.size < this.maxCached) this.tcpCache.set(key, children);
-    return children;
+    this.tcpSeries.set(key, series);
+    return series;
   }
 }
