@@ -151,6 +151,7 @@ export class Discovery {
         trustDomain: spec.security.trustDomain ?? 'cluster.local',
         rootNamespace: spec.namespace,
         mtlsMode: spec.security.mtls?.mode ?? 'PERMISSIVE',
+        pathNormalization: spec.security.pathNormalization?.normalization ?? 'BASE',
       },
       services: [
         ...this.list<V1Service>('Service').flatMap((s) => fromKubernetesService(s) ?? []),

@@ -4,6 +4,7 @@ import type { Gateway } from '../../crds/generated/types/gateway.js';
 import type { PeerAuthentication } from '../../crds/generated/types/peerauthentication.js';
 import type { Sidecar } from '../../crds/generated/types/sidecar.js';
 import type { VirtualService } from '../../crds/generated/types/virtualservice.js';
+import type { PathNormalization } from '../../proxy/config/generated/proxy-config.js';
 
 /**
  * Everything the translator reads, already normalised by discovery: Kubernetes Services and
@@ -65,6 +66,8 @@ export interface MeshDefaults {
   /** The mesh namespace: resources there apply mesh-wide (Istio's root namespace). */
   readonly rootNamespace: string;
   readonly mtlsMode: 'STRICT' | 'PERMISSIVE';
+  /** The Mesh's spec.security.pathNormalization.normalization; absent, proxies use BASE. */
+  readonly pathNormalization?: PathNormalization;
 }
 
 export interface MeshSnapshot {

@@ -177,3 +177,23 @@ describe('translate: inbound delivery', () => {
     assert.deepEqual(inboundEndpoints(reviews), [{ address: '127.0.0.1', port: 9080 }]);
   });
 });
+
+describe('translate: path normalisation', () => {
+  const objects = load(BOOKINFO, EDGE);
+
+  it("gives sidecars and gateways the Mesh's pathNormalization", () => {
+    const snapshot = snapshotFromObjects(
+      objects,
+      { ...mesh, pathNormalization: 'MERGE_SLASHES' },
+      'bookinfo',
+    );
+    for (const proxy of [reviews, gateway]) {
+      assert.equal(translate(snapshot, proxy).config.security.pathNormalization, 'MERGE_SLASHES', proxy.id);
+    }
+  });
+
+  it('leaves it out when the Mesh says nothing, which proxies read as BASE', () => {
+    const config = translate(snapshotFromObjects(objects, mesh, 'bookinfo'), reviews).config;
+    assert.equal('pathNormalization' in config.security, false);
+  });
+});

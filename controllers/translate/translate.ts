@@ -347,7 +347,11 @@ export function translateResources(snapshot: MeshSnapshot, proxy: ProxyIdentity)
     listeners: [...out.listeners, ...own.listeners, ...gw.listeners].sort(byName),
     routes: [...out.routes, ...own.routes, ...gw.routes].sort(byName),
     clusters: [...clusters, ...own.clusters].sort(byName),
-    security: { mtls: inboundMtls(snapshot, proxy), authorization: authorizationFor(snapshot, proxy) },
+    security: {
+      mtls: inboundMtls(snapshot, proxy),
+      ...(snapshot.mesh.pathNormalization ? { pathNormalization: snapshot.mesh.pathNormalization } : {}),
+      authorization: authorizationFor(snapshot, proxy),
+    },
   };
   return { config, diagnostics: dedupe(diagnostics) };
 }

@@ -26,6 +26,7 @@ import {
   type HeaderMap,
 } from './headers.js';
 import { mirror } from './mirror.js';
+import { normalizePath } from './path-normalization.js';
 import {
   isUpgrade,
   tunnelUpgrade,
@@ -85,7 +86,8 @@ class RequestContext {
   private readonly conn: DownstreamConnection;
   private readonly authority: string;
   private readonly method: string;
-  private readonly path: string;
+  /** The request target; on inbound and gateway listeners, normalised before anything reads it. */
+  private path: string;
   private requestBytes = 0;
   private selection: RouteSelection | undefined;
   private clusterName: string | undefined;
@@ -119,6 +121,7 @@ class RequestContext {
     const te = headerValue(this.req.headers['transfer-encoding']);
     if (te !== undefined && te.trim().toLowerCase() !== 'chunked')
       return this.localReply(501, ResponseFlag.none, 'unsupported transfer encoding');
+    if (this.options.direction !== 'outbound' && !this.normalizePath(config)) return;
     if (this.options.direction === 'inbound' && !this.admitInbound(config)) return;
     const routeRequest: RouteRequest = {
       authority: this.authority,
@@ -137,6 +140,17 @@ class RequestContext {
       return;
     }
     this.afterDelay(config, routeRequest, ResponseFlag.none);
+  }
+
+  /** The path authorization, routing, telemetry and the application see (path-normalization.ts); else 400. */
+  private normalizePath(config: CompiledConfig): boolean {
+    const normalized = normalizePath(this.path, config.raw.security.pathNormalization ?? 'BASE');
+    if ('path' in normalized) {
+      this.path = normalized.path;
+      return true;
+    }
+    this.localReply(400, ResponseFlag.none, normalized.error);
+    return false;
   }
 
   /** Inbound: strips the peer-metadata header (trusted only over mTLS) and enforces authorization. */

@@ -8,7 +8,7 @@ import {
 import { connect as tlsConnect } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import type { ProxyConfig } from '../../proxy/config/generated/proxy-config.js';
+import type { AuthorizationPolicies, ProxyConfig } from '../../proxy/config/generated/proxy-config.js';
 import {
   inboundConfig,
   NO_POLICIES,
@@ -413,6 +413,81 @@ describe('weft-proxy security: client → proxy A → mesh mTLS → proxy B → 
 
     it('denies plaintext under PERMISSIVE: it has no principal to match', () =>
       assertDenied(b.inbound, '/items'));
+  });
+
+  describe('path normalisation on B before authorization', () => {
+    const DENY_ADMIN: AuthorizationPolicies = {
+      deny: [{ name: 'default/deny-admin', rules: [{ to: [{ paths: { values: ['/admin*'] } }] }] }],
+      allow: [],
+      audit: [],
+    };
+    let base: TestProxy;
+    let merging: TestProxy;
+    let a: TestProxy;
+
+    before(async () => {
+      base = await proxy(serverSidecar(app.port, 'PERMISSIVE', DENY_ADMIN), svcIdentity);
+      const merge = serverSidecar(app.port, 'PERMISSIVE', DENY_ADMIN);
+      merge.security.pathNormalization = 'MERGE_SLASHES';
+      merging = await proxy(merge, svcIdentity);
+      a = await proxy(clientSidecar(base.inbound, SVC_ID), clientIdentity);
+    });
+
+    /**
+     * The request target exactly as written (an HTTP client library would resolve the dots first),
+     * to `port`; the status and whether the application saw a request, and which path.
+     */
+    async function sendRaw(
+      port: number,
+      target: string,
+    ): Promise<{ status: number; appSaw: string | undefined }> {
+      const before = app.received.length;
+      const { data } = await rawExchange(
+        port,
+        `GET ${target} HTTP/1.1\r\nHost: svc:${SERVICE_PORT}\r\nConnection: close\r\n\r\n`,
+      );
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(data)?.[1]);
+      return { status, appSaw: app.received.length > before ? app.received.at(-1)!.url : undefined };
+    }
+
+    it('denies /admin under every spelling BASE normalises', async () => {
+      for (const target of [
+        '/admin',
+        '/public/../admin',
+        '/%61dmin',
+        '/./admin',
+        '/public/%2E%2E/admin',
+        '/public\\..\\admin',
+      ]) {
+        assert.deepEqual(await sendRaw(base.inbound, target), { status: 403, appSaw: undefined }, target);
+      }
+    });
+
+    it('denies /public/../admin sent through the client proxy over mTLS: B normalises what A forwards', async () => {
+      assert.deepEqual(await sendRaw(a.outbound, '/public/../admin'), { status: 403, appSaw: undefined });
+    });
+
+    it('forwards the normalised path to the application', async () => {
+      assert.deepEqual(await sendRaw(base.inbound, '/public/./x/../%69tems?q=/../admin'), {
+        status: 200,
+        appSaw: '/public/items?q=/../admin',
+      });
+    });
+
+    it('merges slashes only under MERGE_SLASHES, which closes //admin', async () => {
+      assert.deepEqual(await sendRaw(base.inbound, '//admin'), { status: 200, appSaw: '//admin' }, 'BASE');
+      assert.deepEqual(await sendRaw(merging.inbound, '//admin'), { status: 403, appSaw: undefined });
+      assert.deepEqual(await sendRaw(merging.inbound, '/.//admin'), {
+        status: 403,
+        appSaw: undefined,
+      });
+    });
+
+    it('answers 400 to %00 and to an invalid percent-encoding, without reaching the application', async () => {
+      for (const target of ['/admin%00', '/%zzadmin', '/%%36%31dmin']) {
+        assert.deepEqual(await sendRaw(base.inbound, target), { status: 400, appSaw: undefined }, target);
+      }
+    });
   });
 
   describe('TCP passthrough on B to a server-first application', () => {

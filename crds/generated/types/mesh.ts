@@ -101,6 +101,7 @@ export interface Security {
   trustDomain?: string;
   mtls?: MeshMtls;
   certificateAuthority?: CertificateAuthority;
+  pathNormalization?: PathNormalization;
   /**
    * Lifetime of workload certificates; proxies renew at half-life.
    */
@@ -130,6 +131,15 @@ export interface SelfSignedCA {
  */
 export interface ExistingSecretCA {
   name: string;
+}
+/**
+ * How proxies normalise request paths on inbound and gateway traffic before routing and authorization, as Istio's meshConfig.pathNormalization; the normalised path is what the application receives.
+ */
+export interface PathNormalization {
+  /**
+   * NONE forwards paths as received (AuthorizationPolicy paths can then be bypassed). BASE (RFC 3986: decodes percent-encoded unreserved characters, turns backslashes into slashes, resolves . and .. segments). MERGE_SLASHES also merges repeated slashes. DECODE_AND_MERGE_SLASHES also decodes %2F and %5C first.
+   */
+  normalization?: 'NONE' | 'BASE' | 'MERGE_SLASHES' | 'DECODE_AND_MERGE_SLASHES';
 }
 export interface ProxyConfig {
   resources?: ResourceRequirements;
