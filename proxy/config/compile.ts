@@ -1,4 +1,4 @@
-import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { Authorizer } from '../security/authorization.js';
 import { compileAuthorization } from '../security/authorization.js';
 import { compileRouteConfiguration, type RouteTable } from '../routing/route-table.js';
@@ -12,13 +12,16 @@ import type {
   Route,
 } from './generated/proxy-config.js';
 import { compileRetryPolicy, type CompiledRetryPolicy } from '../resilience/retry-policy.js';
-import proxyConfigSchema from './proxy-config.schema.json' with { type: 'json' };
+import { validate as generatedValidator } from './generated/validate-proxy-config.js';
 
 /** A route without a retry policy is not retried (the translator writes the mesh default where it applies). */
 const NO_RETRY = { attempts: 0 };
 
-const ajv = new Ajv2020({ strict: false, allErrors: false });
-const validateShape = ajv.compile<ProxyConfig>(proxyConfigSchema);
+/**
+ * proxy-config.schema.json compiled ahead of time by `npm run generate` (Ajv standalone), so the
+ * proxy neither loads Ajv nor generates code at start-up; the generated module is untyped.
+ */
+const validateShape = generatedValidator as unknown as ValidateFunction<ProxyConfig>;
 
 /** A listener ready to serve: its route table (HTTP) or TCP route resolved. */
 export interface ActiveListener {

@@ -118,8 +118,8 @@ export class HistogramFamily extends Histogram<string> {
 
   // prom-client's Histogram.get calls getForPromString, which the registry also calls directly for
   // the text format; both are replaced, and neither calls the base class's.
-  override async get(): Promise<MetricObjectWithValues<Sample>> {
-    return {
+  override get(): Promise<MetricObjectWithValues<Sample>> {
+    return Promise.resolve({
       name: this.metricName,
       help: this.helpText,
       // prom-client's typings declare a numeric enum that its JavaScript never exports; the
@@ -128,11 +128,11 @@ export class HistogramFamily extends Histogram<string> {
       aggregator: 'sum',
       collect: () => undefined,
       values: this.samples(),
-    };
+    });
   }
 
   /** The text exposition's source (untyped in prom-client); the same samples as `get`. */
-  async getForPromString(): Promise<MetricObjectWithValues<Sample>> {
+  getForPromString(): Promise<MetricObjectWithValues<Sample>> {
     return this.get();
   }
 

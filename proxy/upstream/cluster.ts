@@ -1,5 +1,6 @@
 import { isIPv6 } from 'node:net';
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { Pool } from './undici-pool.js';
 import type { Cluster, Endpoint } from '../config/generated/proxy-config.js';
 import type { Credentials } from '../identity/credentials.js';
 import { RetryBudget } from '../resilience/retry-policy.js';
