@@ -1,5 +1,9 @@
 import { parseArgs } from 'node:util';
+import { parseDuration } from '../controllers/translate/durations.js';
 import { usageError } from './cli-error.js';
+import type { CheckCommand } from './commands/check.js';
+import type { InstallCommand } from './commands/install.js';
+import type { UninstallCommand } from './commands/uninstall.js';
 import { commandUsage, DEFAULT_CONTROL_PLANE, helpFor, OVERVIEW, type CommandName } from './usage.js';
 
 export type AnalyzeSource =
@@ -18,7 +22,10 @@ export type Command =
       readonly output: 'json' | 'yaml';
     }
   | { readonly name: 'analyze'; readonly source: AnalyzeSource; readonly output: 'text' | 'json' }
-  | { readonly name: 'manifest-generate'; readonly namespace?: string; readonly image?: string };
+  | { readonly name: 'manifest-generate'; readonly namespace?: string; readonly image?: string }
+  | ({ readonly name: 'install' } & InstallCommand)
+  | ({ readonly name: 'uninstall' } & UninstallCommand)
+  | ({ readonly name: 'check' } & CheckCommand);
 
 const OPTIONS = {
   'control-plane': { type: 'string' },
@@ -28,6 +35,13 @@ const OPTIONS = {
   cluster: { type: 'boolean' },
   namespace: { type: 'string', short: 'n' },
   image: { type: 'string' },
+  mesh: { type: 'string' },
+  wait: { type: 'boolean' },
+  timeout: { type: 'string' },
+  'keep-crds': { type: 'boolean' },
+  yes: { type: 'boolean', short: 'y' },
+  force: { type: 'boolean' },
+  pre: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -41,7 +55,21 @@ const COMMAND_FLAGS: Record<CommandName, readonly Flag[]> = {
   analyze: ['kubeconfig', 'output', 'file', 'cluster', 'namespace'],
   manifest: ['namespace', 'image'],
   version: ['output'],
+  install: ['namespace', 'image', 'mesh', 'wait', 'timeout', 'kubeconfig'],
+  uninstall: ['namespace', 'keep-crds', 'yes', 'force', 'timeout', 'kubeconfig'],
+  check: ['pre', 'namespace', 'control-plane', 'output', 'kubeconfig'],
 };
+
+/** How long install and uninstall wait for each step, unless --timeout says otherwise. */
+const DEFAULT_TIMEOUT = '5m';
+
+function timeoutMs(command: CommandName, values: Values): number {
+  const text = values.timeout ?? DEFAULT_TIMEOUT;
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0)
+    throw usageError(`weftctl ${command}: --timeout must be a duration such as 90s or 5m, not "${text}"`);
+  return ms;
+}
 
 const isCommand = (word: string | undefined): word is CommandName =>
   word !== undefined && Object.hasOwn(commandUsage, word);
@@ -83,6 +111,45 @@ function analyzeCommand(args: readonly string[], values: Values): Command {
   return { name: 'analyze', source, output: output('analyze', values, ['text', 'json']) };
 }
 
+/** The commands that change or check a cluster. */
+function clusterCommand(
+  command: 'install' | 'uninstall' | 'check',
+  values: Values,
+  controlPlane: string,
+): Command {
+  const kubeconfig = values.kubeconfig;
+  const namespace = values.namespace;
+  if (command === 'install')
+    return {
+      name: command,
+      namespace,
+      image: values.image,
+      meshFile: values.mesh,
+      wait: values.wait ?? true,
+      timeoutMs: timeoutMs(command, values),
+      kubeconfig,
+    };
+  if (command === 'uninstall')
+    return {
+      name: command,
+      namespace,
+      keepCrds: values['keep-crds'] ?? false,
+      yes: values.yes ?? false,
+      force: values.force ?? false,
+      timeoutMs: timeoutMs(command, values),
+      kubeconfig,
+    };
+  const mode = values.pre ? 'pre' : 'post';
+  return {
+    name: command,
+    mode,
+    namespace,
+    controlPlane,
+    output: output(command, values, ['text', 'json']),
+    kubeconfig,
+  };
+}
+
 function commandFor(
   command: CommandName,
   args: readonly string[],
@@ -113,6 +180,11 @@ function commandFor(
         throw usageError(`weftctl manifest: the subcommand is generate\n\n${commandUsage[command]}`);
       checkArgCount(command, args, 1);
       return { name: 'manifest-generate', namespace: values.namespace, image: values.image };
+    case 'install':
+    case 'uninstall':
+    case 'check':
+      checkArgCount(command, args, 0);
+      return clusterCommand(command, values, controlPlane);
   }
 }
 
@@ -126,7 +198,13 @@ export function parseCommandLine(
 ): Command {
   let parsed: { values: Values; positionals: string[] };
   try {
-    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: [...argv],
+      options: OPTIONS,
+      allowPositionals: true,
+      allowNegative: true,
+      strict: true,
+    });
   } catch (err) {
     throw usageError(`weftctl: ${(err as Error).message}\n\n${OVERVIEW}`);
   }

@@ -4,7 +4,7 @@ import { unavailable, usageError } from './cli-error.js';
 const TIMEOUT_MS = 5_000;
 
 /** What to do when the control plane does not answer, for the two ways Weft runs. */
-const START_HINT = `Start it with "npm run control-plane" (local development), or forward the in-cluster one with
+export const START_HINT = `Start it with "npm run control-plane" (local development), or forward the in-cluster one with
 "kubectl -n weft-system port-forward deploy/weft-control-plane 15014"; pass --control-plane if it listens elsewhere.`;
 
 export interface DebugResponse {

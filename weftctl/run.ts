@@ -1,9 +1,12 @@
 import { CliError, exitCodes, type ExitCode } from './cli-error.js';
 import { parseCommandLine, type Command } from './command-line.js';
 import { analyzeCommand } from './commands/analyze.js';
+import { check } from './commands/check.js';
+import { install } from './commands/install.js';
 import { manifestGenerate } from './commands/manifest-generate.js';
 import { proxyConfig } from './commands/proxy-config.js';
 import { proxyStatus } from './commands/proxy-status.js';
+import { uninstall } from './commands/uninstall.js';
 import { version } from './commands/version.js';
 import type { Io } from './io.js';
 
@@ -22,6 +25,12 @@ function dispatch(command: Command, io: Io): Promise<ExitCode> | ExitCode {
       return analyzeCommand(command, io);
     case 'manifest-generate':
       return manifestGenerate(command, io);
+    case 'install':
+      return install(command, io);
+    case 'uninstall':
+      return uninstall(command, io);
+    case 'check':
+      return check(command, io);
   }
 }
 
