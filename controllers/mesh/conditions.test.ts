@@ -203,6 +203,24 @@ describe('conditionVerdicts: deployments', () => {
     assert.equal(notRolledOut.ControlPlaneReady.reason, 'RollingOut');
   });
 
+  it('reports ProgressDeadlineExceeded, with the controller message, when a rollout has stalled', () => {
+    const stalled = 'ReplicaSet "weft-control-plane-7d9" has timed out progressing.';
+    const v = conditionVerdicts(
+      healthy({
+        gateways: [
+          { name: 'ingress', found: true, replicas: 1, readyReplicas: 0, rolledOut: false, stalled },
+        ],
+      }),
+    );
+    assert.equal(v.GatewaysReady.status, 'False');
+    assert.equal(v.GatewaysReady.reason, 'ProgressDeadlineExceeded');
+    assert.match(v.GatewaysReady.message, /gateway ingress: 0 of 1 replicas ready/);
+    assert.ok(v.GatewaysReady.message.includes(stalled));
+    // Ready carries the reason, which Argo CD's health check reads as terminal (Degraded).
+    assert.equal(v.Ready.status, 'False');
+    assert.equal(v.Ready.reason, 'ProgressDeadlineExceeded');
+  });
+
   it('reports Available when every replica is ready and rolled out', () => {
     const v = conditionVerdicts(healthy());
     assert.equal(v.ControlPlaneReady.status, 'True');

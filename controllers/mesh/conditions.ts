@@ -19,6 +19,12 @@ export interface DeploymentObservation {
   readonly readyReplicas: number;
   /** The Deployment controller has seen the latest spec and finished rolling it out. */
   readonly rolledOut: boolean;
+  /**
+   * The Deployment controller's message when the rollout has stopped progressing (its condition
+   * Progressing=False, reason ProgressDeadlineExceeded: an image that never pulls, a crash loop, a
+   * quota). Waiting longer does not help, so the Mesh says so instead of "RollingOut" forever.
+   */
+  readonly stalled?: string;
 }
 
 export const CONDITION_TYPES = [
@@ -36,6 +42,13 @@ type Verdict = Pick<Condition, 'status' | 'reason' | 'message'>;
 function deploymentVerdict(what: string, d: DeploymentObservation): Verdict {
   if (!d.found)
     return { status: 'False', reason: 'NotFound', message: `${what} Deployment does not exist yet` };
+  if (d.stalled !== undefined) {
+    return {
+      status: 'False',
+      reason: 'ProgressDeadlineExceeded',
+      message: `${what}: ${d.readyReplicas} of ${d.replicas} replicas ready and the rollout has stopped progressing (${d.stalled}); look at its pods' events`,
+    };
+  }
   if (d.replicas > 0 && d.readyReplicas === 0) {
     return { status: 'False', reason: 'Unavailable', message: `${what}: 0 of ${d.replicas} replicas ready` };
   }

@@ -296,7 +296,18 @@ export class MeshReconciler implements Reconciler {
       (status.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) &&
       (status.updatedReplicas ?? 0) >= replicas &&
       (status.availableReplicas ?? 0) >= replicas;
-    return { found: true, replicas, readyReplicas: status.readyReplicas ?? 0, rolledOut };
+    const progressing = status.conditions?.find((c) => c.type === 'Progressing');
+    const stalled =
+      progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded'
+        ? (progressing.message ?? 'progress deadline exceeded')
+        : undefined;
+    return {
+      found: true,
+      replicas,
+      readyReplicas: status.readyReplicas ?? 0,
+      rolledOut,
+      ...(stalled !== undefined ? { stalled } : {}),
+    };
   }
 
   private observe(

@@ -5,7 +5,9 @@ local hs = {}
 
 -- Ready=False reasons that do not go away without someone changing something: the certificate
 -- authority's Secret is missing or unusable (the operator retries, but the same Secret fails the
--- same way). Every other reason is a step the operator is still working through.
+-- same way), or a control-plane or gateway rollout has passed its progress deadline (Argo CD reads
+-- the same Deployment condition as Degraded). Every other reason is a step the operator is still
+-- working through.
 local terminalReasons = {
   SecretNotFound = true,
   SecretMissingKeys = true,
@@ -17,6 +19,7 @@ local terminalReasons = {
   ChainMismatch = true,
   AnotherMeshActive = true,
   ApplyFailed = true,
+  ProgressDeadlineExceeded = true,
 }
 
 local function findCondition(conditionType)
