@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { Counter, Registry } from 'prom-client';
 import { INBOUND_SOURCE } from './capture/capture-rules.js';
@@ -12,6 +13,7 @@ import type { ProxyAnnouncement } from './config/generated/push-protocol.js';
 import { createRequestHandler, createUpgradeHandler, type Direction } from './http/request-handler.js';
 import { destinationOf, factsOfNode, requestLabels, type WorkloadFacts } from './http/telemetry-labels.js';
 import { WorkloadIdentity, type IdentitySource } from './identity/workload-identity.js';
+import { GatewayTls } from './listeners/gateway-tls.js';
 import { HttpServers } from './listeners/http-servers.js';
 import { InboundListener } from './listeners/inbound-listener.js';
 import { acceptOnPort, OutboundListener } from './listeners/outbound-listener.js';
@@ -20,7 +22,7 @@ import { loadOriginalDestination, type OriginalDestinationReader } from './origi
 import { PushClient, type ConfigSink } from './push/push-client.js';
 import { createAccessLogger, type AccessLogger } from './telemetry/access-log.js';
 import { ProxyMetrics, type TcpLabels } from './telemetry/metrics.js';
-import type { DownstreamConnection } from './http/downstream.js';
+import { CONNECTION, type DownstreamConnection, type WithConnection } from './http/downstream.js';
 import type { UpstreamCluster } from './upstream/cluster.js';
 import type { UpstreamHost } from './upstream/host.js';
 
@@ -73,6 +75,7 @@ export class WeftProxy implements ConfigSink {
   private readonly httpByDirection: Record<Direction, HttpServers>;
   private readonly inbound: InboundListener;
   private readonly outbound: OutboundListener;
+  private readonly gatewayTls: GatewayTls;
   private readonly refused: Counter<'reason'>;
   private readonly self: WorkloadFacts;
   private push: PushClient | undefined;
@@ -107,6 +110,10 @@ export class WeftProxy implements ConfigSink {
       inbound: handler('inbound', options.ports.inbound),
       gateway: handler('gateway', 0),
     };
+    this.gatewayTls = new GatewayTls({
+      onSecure: (tls, listener) => this.serveGatewayTls(tls, listener.port),
+      onProblem: (problem) => options.log.warn(problem, 'gateway TLS server'),
+    });
     const originalDestination = options.capture ? this.originalDestinationReader() : undefined;
     this.inbound = new InboundListener({
       config: () => this.compiled,
@@ -191,6 +198,7 @@ export class WeftProxy implements ConfigSink {
       this.compiled = compiled;
       this.version = version;
       for (const cluster of retired) void cluster.close();
+      this.gatewayTls.update(valid);
       this.reconcileOwnPorts(compiled);
       this.options.log.info(
         { version, listeners: valid.listeners.length, clusters: valid.clusters.length },
@@ -252,7 +260,7 @@ export class WeftProxy implements ConfigSink {
               lastNack: this.push.lastNack ?? null,
             }
           : null,
-        config: this.compiled?.raw ?? null,
+        config: this.compiled ? redactSecrets(this.compiled.raw) : null,
       }),
       clusters: () =>
         [...(this.compiled?.clusters.values() ?? [])].map((c) => ({
@@ -291,6 +299,9 @@ export class WeftProxy implements ConfigSink {
     acceptOnPort(socket, port);
     const listener = this.compiled?.gateway.get(port);
     if (!listener) return void socket.destroy();
+    // A TLS server whose credential is missing is not served: never fall back to plaintext.
+    const tlsMode = listener.config.tls?.mode;
+    if (tlsMode === 'SIMPLE' || tlsMode === 'MUTUAL') return this.gatewayTls.accept(socket, port);
     if (
       listener.config.tcpRoute &&
       (listener.config.protocol === 'tcp' || listener.config.protocol === 'tls')
@@ -305,6 +316,20 @@ export class WeftProxy implements ConfigSink {
       return proxyTcp(socket, listener.config.tcpRoute, this.tcpContext(this.compiled!, conn, 'source'));
     }
     this.httpByDirection.gateway.serveHttp1(socket);
+  }
+
+  /** A terminated gateway connection: HTTP/2 or HTTP/1.1 as ALPN chose, routed by the port's listener. */
+  private serveGatewayTls(tls: TLSSocket, port: number): void {
+    tls.on('error', () => tls.destroy());
+    (tls as WithConnection)[CONNECTION] = {
+      remoteAddress: tls.remoteAddress ?? '',
+      targetPort: port,
+      peerIdentity: undefined,
+      tls: true,
+      originalDestination: undefined,
+    };
+    if (tls.alpnProtocol === 'h2') this.httpByDirection.gateway.serveHttp2(tls);
+    else this.httpByDirection.gateway.serveHttp1(tls);
   }
 
   private tcpContext(
@@ -364,6 +389,12 @@ export class WeftProxy implements ConfigSink {
     const address = server.address();
     return typeof address === 'object' && address ? address.port : port;
   }
+}
+
+/** The configuration without private keys, for the admin config dump (Envoy redacts them too). */
+function redactSecrets(config: ProxyConfig): ProxyConfig {
+  if (!config.secrets) return config;
+  return { ...config, secrets: config.secrets.map((s) => ({ ...s, privateKey: '[redacted]' })) };
 }
 
 const UNKNOWN: WorkloadFacts = {

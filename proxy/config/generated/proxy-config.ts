@@ -19,6 +19,10 @@ export interface ProxyConfig {
   clusters: Cluster[];
   endpoints: ClusterLoadAssignment[];
   security: SecurityPolicy;
+  /**
+   * Gateway credentials, named as Gateway servers' tls.credentialName refers to them (Envoy's SDS secrets). The control plane sends them only to a gateway proxy whose verified identity is in the Secret's namespace; a TLS server whose credential is absent is not served.
+   */
+  secrets?: TlsSecret[];
 }
 /**
  * Who the proxy is, as it announced itself.
@@ -324,4 +328,19 @@ export interface AuthzCondition {
   key: string;
   values?: string[];
   notValues?: string[];
+}
+export interface TlsSecret {
+  name: string;
+  /**
+   * PEM: the server certificate, then its intermediates (tls.crt).
+   */
+  certificateChain: string;
+  /**
+   * PEM (tls.key). Redacted in every debug output.
+   */
+  privateKey: string;
+  /**
+   * PEM roots that client certificates must chain to, for MUTUAL (ca.crt, or the <name>-cacert Secret).
+   */
+  caCertificates?: string;
 }
