@@ -82,8 +82,82 @@ describe('weftctl command line', () => {
     assert.match(usageErrorOf(['version', '--cluster']), /weftctl version does not take --cluster/);
     assert.match(usageErrorOf(['proxy-status', '--kubeconfig', 'k']), /does not take --kubeconfig/);
     assert.match(usageErrorOf(['proxy-status', '--bogus']), /Unknown option '--bogus'/);
-    assert.match(usageErrorOf(['install']), /unknown command "install"/);
+    assert.match(usageErrorOf(['instal']), /unknown command "instal"/);
     assert.match(usageErrorOf(['version', 'extra']), /unexpected extra/);
+  });
+
+  it('reads install with its defaults: wait on, a 5 minute timeout per step', () => {
+    assert.deepEqual(parseCommandLine(['install']), {
+      name: 'install',
+      namespace: undefined,
+      image: undefined,
+      meshFile: undefined,
+      wait: true,
+      timeoutMs: 300_000,
+      kubeconfig: undefined,
+    });
+    assert.deepEqual(
+      parseCommandLine([
+        'install',
+        '-n',
+        'ops',
+        '--image',
+        'w:dev',
+        '--mesh',
+        'm.yaml',
+        '--no-wait',
+        '--timeout',
+        '90s',
+      ]),
+      {
+        name: 'install',
+        namespace: 'ops',
+        image: 'w:dev',
+        meshFile: 'm.yaml',
+        wait: false,
+        timeoutMs: 90_000,
+        kubeconfig: undefined,
+      },
+    );
+    assert.match(
+      usageErrorOf(['install', '--timeout', 'soon']),
+      /--timeout must be a duration such as 90s or 5m, not "soon"/,
+    );
+    assert.match(usageErrorOf(['install', '--yes']), /weftctl install does not take --yes/);
+  });
+
+  it('reads uninstall, whose deletions need --yes or --force', () => {
+    assert.deepEqual(parseCommandLine(['uninstall', '-y', '--keep-crds', '--kubeconfig', '/k']), {
+      name: 'uninstall',
+      namespace: undefined,
+      keepCrds: true,
+      yes: true,
+      force: false,
+      timeoutMs: 300_000,
+      kubeconfig: '/k',
+    });
+    assert.equal((parseCommandLine(['uninstall', '--force']) as { force: boolean }).force, true);
+    assert.match(usageErrorOf(['uninstall', '--mesh', 'm.yaml']), /does not take --mesh/);
+  });
+
+  it('reads check before (--pre) and after install, as text or JSON', () => {
+    assert.deepEqual(parseCommandLine(['check']), {
+      name: 'check',
+      mode: 'post',
+      namespace: undefined,
+      controlPlane: DEFAULT_CONTROL_PLANE,
+      output: 'text',
+      kubeconfig: undefined,
+    });
+    assert.deepEqual(parseCommandLine(['check', '--pre', '-o', 'json', '-n', 'ops']), {
+      name: 'check',
+      mode: 'pre',
+      namespace: 'ops',
+      controlPlane: DEFAULT_CONTROL_PLANE,
+      output: 'json',
+      kubeconfig: undefined,
+    });
+    assert.match(usageErrorOf(['check', '-o', 'table']), /--output must be one of text, json/);
   });
 
   it('gives the overview, or a command help, for help and --help', () => {
