@@ -4,14 +4,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: [
-      'node_modules/',
-      'dist/',
-      '.weft/',
-      'crds/generated/',
-      'proxy/config/generated/',
-      'olm-bundle/',
-    ],
+    ignores: ['node_modules/', 'dist/', '.weft/', 'crds/generated/', 'proxy/config/generated/'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
