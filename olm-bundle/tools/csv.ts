@@ -9,6 +9,7 @@ import type {
   V1Role,
   V1RoleBinding,
 } from '@kubernetes/client-node';
+import { OPERATOR_NAMESPACE } from '../../cdk8s/operator-install.js';
 import { DESCRIPTORS, type Descriptor } from './descriptors.js';
 
 /**
@@ -22,8 +23,6 @@ import { DESCRIPTORS, type Descriptor } from './descriptors.js';
 export const PACKAGE_NAME = 'weft';
 /** OLM's recommended channel naming: candidate, fast, stable; a 0.x release is a candidate. */
 export const CHANNEL = 'candidate';
-/** Where `operator-sdk run bundle` and the console install the operator unless told otherwise (ADR 0008). */
-export const SUGGESTED_NAMESPACE = 'weft-operator';
 /**
  * OperatorHub's capability level, honestly: the operator installs and configures the mesh from one
  * resource (level 1). Level 2 needs upgrades proven from one release to the next, and there is no
@@ -103,7 +102,9 @@ export interface ClusterServiceVersion {
 
 const SOURCE = 'https://github.com/weft-dev/weft';
 
-const DESCRIPTION = `Weft is a service mesh for Kubernetes. Apply one \`Mesh\` resource and the Weft operator brings up
+const description = (
+  minKubeVersion: string,
+): string => `Weft is a service mesh for Kubernetes. Apply one \`Mesh\` resource and the Weft operator brings up
 the whole mesh: the control plane, ingress gateways, a certificate authority, and the admission
 webhooks that inject a Weft proxy beside every workload and validate mesh resources.
 
@@ -134,7 +135,7 @@ webhooks that inject a Weft proxy beside every workload and validate mesh resour
 3. Wait for \`kubectl wait mesh/default --for=condition=Ready\`, then label the namespaces whose pods
    should get a proxy: \`kubectl label namespace <ns> weft.dev/inject=enabled\`, and restart their pods.
 
-One Mesh is active per cluster. The operator needs Kubernetes 1.29 or later (native sidecars).
+One Mesh is active per cluster. Weft needs Kubernetes ${minKubeVersion} or later (proxies are native sidecars).
 
 Documentation: ${SOURCE}/blob/main/docs/install/olm.md`;
 
@@ -284,7 +285,8 @@ function annotations(inputs: CsvInputs, examples: readonly KubernetesObject[]): 
     description:
       'A service mesh for Kubernetes: mutual TLS, traffic management and telemetry from one Mesh resource.',
     'operatorframework.io/initialization-resource': JSON.stringify(mesh),
-    'operatorframework.io/suggested-namespace': SUGGESTED_NAMESPACE,
+    // Where the console installs the operator unless told otherwise: the plain manifests' namespace (ADR 0008).
+    'operatorframework.io/suggested-namespace': OPERATOR_NAMESPACE,
     repository: SOURCE,
     support: 'Weft maintainers',
     ...Object.fromEntries(OPENSHIFT_FEATURES),
@@ -301,7 +303,7 @@ export function buildCsv(inputs: CsvInputs): ClusterServiceVersion {
     metadata: { name: `${PACKAGE_NAME}.v${inputs.version}`, annotations: annotations(inputs, examples) },
     spec: {
       displayName: 'Weft',
-      description: DESCRIPTION,
+      description: description(inputs.minKubeVersion),
       version: inputs.version,
       maturity: 'alpha',
       minKubeVersion: inputs.minKubeVersion,
