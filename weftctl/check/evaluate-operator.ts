@@ -1,3 +1,4 @@
+import { meshSpecWithDefaults } from '../../crds/defaults.js';
 import type { Mesh } from '../../crds/generated/types/mesh.js';
 import { INSTALL_HINT } from './evaluate-cluster.js';
 import type { OperatorDeploymentFact, PostFacts } from './facts.js';
@@ -111,7 +112,7 @@ export function operatorCategory(facts: PostFacts): Category {
 }
 
 /** The Weft release a Mesh runs (spec.version, defaulted by the CRD), without a leading v. Pure. */
-const meshVersion = (mesh: Mesh): string | undefined => mesh.spec?.version?.replace(/^v/, '');
+const meshVersion = (mesh: Mesh): string => meshSpecWithDefaults(mesh.spec).version.replace(/^v/, '');
 
 /**
  * weftctl, the operator and the Mesh's control plane are the same release; any skew is a warning,

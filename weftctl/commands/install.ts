@@ -119,6 +119,14 @@ async function installMeshes(
   return outcomes;
 }
 
+/** What a user does after an install: apply a Mesh (unless --mesh did), then check. Pure. */
+export function nextSteps(meshApplied: boolean, namespace: string | undefined): string {
+  const check = `weftctl check${namespace ? ` -n ${namespace}` : ''}`;
+  return meshApplied
+    ? `Next: ${check}.`
+    : `Next: apply a Mesh (kubectl apply -f crds/samples/mesh.yaml), then run ${check}.`;
+}
+
 /**
  * Installs the CRDs, then the operator, then (with --mesh) Meshes, by server-side apply as weftctl;
  * each step waits for the previous one to take (CRDs Established, the Deployment Available) so the
@@ -148,9 +156,6 @@ export async function install(command: InstallCommand, io: Io): Promise<ExitCode
 
   if (outcomes.every((o) => o === 'unchanged'))
     step.progress.say(`Weft ${version} was already installed: nothing changed.`);
-  else
-    step.progress.say(
-      `Weft ${version} is installed.${meshes.length === 0 ? ' Next: apply a Mesh (kubectl apply -f crds/samples/mesh.yaml),' : ''} then run weftctl check${command.namespace ? ` -n ${command.namespace}` : ''}.`,
-    );
+  else step.progress.say(`Weft ${version} is installed. ${nextSteps(meshes.length > 0, command.namespace)}`);
   return exitCodes.ok;
 }

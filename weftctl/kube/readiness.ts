@@ -43,7 +43,7 @@ export function meshReadiness(mesh: Mesh): MeshReadiness {
   const ready = mesh.status?.conditions?.find((c) => c.type === 'Ready');
   const generation = mesh.metadata?.generation;
   const observed = mesh.status?.observedGeneration;
-  if (!ready) return { ready: false, summary: 'no Ready condition yet (has the operator seen it?)' };
+  if (!ready) return { ready: false, summary: 'no Ready condition yet: has the operator seen it?' };
   if (observed !== generation)
     return {
       ready: false,
