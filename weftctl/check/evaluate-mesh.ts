@@ -127,7 +127,7 @@ function dryRunCheck(facts: MeshFacts, mesh: Mesh): Check {
   return fail(
     description,
     dry.message,
-    `The API server cannot get an answer from the control plane's webhook (port 15017): look at kubectl -n ${namespace} get pods -l app.kubernetes.io/name=weft-control-plane and their logs. In local development, start it with npm run control-plane.`,
+    `The API server cannot get an answer from the control plane's webhook (port 15017): look at kubectl -n ${namespace} get pods -l app=weft-control-plane and kubectl -n ${namespace} logs deployment/weft-control-plane. In local development, start it with npm run control-plane.`,
   );
 }
 
