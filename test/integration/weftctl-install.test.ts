@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { kubectl } from '../cluster/local-cluster.js';
-import { paths, weftDir } from '../cluster/paths.js';
+import { paths, repoRoot, weftDir } from '../cluster/paths.js';
 import { createTestNamespace, ensureCluster, type TestNamespace } from '../helpers/cluster.js';
 import {
   controlPlaneLogs,
@@ -84,6 +84,58 @@ describe('weftctl install, check and uninstall', () => {
     assert.match(res.stdout, /^✔ no CRD of another owner is in the way \(no Weft CRDs yet\)$/m);
     const json = await weftctl(['check', '--pre', '-o', 'json', ...KUBECONFIG]);
     assert.equal((JSON.parse(json.stdout) as { success: boolean }).success, true);
+  });
+
+  it('check --pre fails on a CRD that OLM manages, and install refuses to take it over', async () => {
+    const crd = parse(
+      readFileSync(join(repoRoot, 'crds', 'generated', 'meshes.mesh.weft.dev.yaml'), 'utf8'),
+    ) as {
+      metadata: { labels: Record<string, string> };
+    };
+    crd.metadata.labels['operators.coreos.com/weft.operators'] = '';
+    const applied = kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify(crd));
+    assert.equal(applied.status, 0, applied.stderr);
+    try {
+      const pre = await weftctl(['check', '--pre', ...KUBECONFIG]);
+      assert.equal(pre.status, 1, pre.stdout + pre.stderr);
+      assert.match(
+        pre.stdout,
+        /^× no CRD of another owner is in the way\n {4}meshes\.mesh\.weft\.dev is managed by OLM \(label operators\.coreos\.com\/weft\.operators\)\n {4}hint: A Weft installed through OLM is upgraded and removed with OLM/m,
+      );
+      const install = await weftctl(['install', '-n', namespace, ...KUBECONFIG]);
+      assert.equal(install.status, 1, install.stdout + install.stderr);
+      assert.match(
+        install.stderr,
+        /not installing over CRDs someone else manages: meshes\.mesh\.weft\.dev is managed by OLM/,
+      );
+      assert.ok(gone(['namespace', namespace]), 'nothing installed');
+    } finally {
+      assert.equal(kubectl(['delete', 'crd', 'meshes.mesh.weft.dev', '--wait=true']).status, 0);
+    }
+  });
+
+  it('check says which cluster it cannot reach, and exits 3', async () => {
+    const file = join(weftDir, `weftctl-install-${id}-unreachable.kubeconfig`);
+    writeFileSync(
+      file,
+      stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [
+          { name: 'gone', cluster: { server: 'https://127.0.0.1:1', 'insecure-skip-tls-verify': true } },
+        ],
+        users: [{ name: 'u', user: { token: 't' } }],
+        contexts: [{ name: 'gone', context: { cluster: 'gone', user: 'u' } }],
+        'current-context': 'gone',
+      }),
+    );
+    const res = await weftctl(['check', '--kubeconfig', file]);
+    rmSync(file, { force: true });
+    assert.equal(res.status, 3, res.stdout + res.stderr);
+    assert.match(
+      res.stdout,
+      /^× can reach the Kubernetes API at https:\/\/127\.0\.0\.1:1\n {4}request to .*ECONNREFUSED.*\n {4}hint: check --kubeconfig/m,
+    );
   });
 
   it('install applies the CRDs and the operator as weftctl and waits for them; a second install changes nothing', async () => {

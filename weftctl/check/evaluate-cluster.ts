@@ -1,6 +1,6 @@
 import { MIN_KUBE_VERSION } from '../../cdk8s/kubernetes-support.js';
 import { REACH_HINT } from '../kube/errors.js';
-import type { ClusterFacts, CrdFact, Fetched } from './facts.js';
+import type { ClusterFacts, Fetched } from './facts.js';
 import { fail, pass, warn, type Category, type Check } from './result.js';
 
 export const INSTALL_HINT =
@@ -50,12 +50,12 @@ export function olmOwner(labels: Readonly<Record<string, string>>): string | und
   return Object.keys(labels).find((k) => k.startsWith('operators.coreos.com/') || k === 'olm.managed');
 }
 
-/** Why a present CRD is someone else's to manage, or undefined when it is weftctl's or kubectl's. Pure. */
-export function foreignOwner(crd: CrdFact): string | undefined {
-  const olm = olmOwner(crd.labels);
-  if (olm) return `${crd.name} is managed by OLM (label ${olm})`;
-  if (crd.labels['app.kubernetes.io/part-of'] !== 'weft')
-    return `${crd.name} exists without the app.kubernetes.io/part-of=weft label: another project defines it`;
+/** Why a present CRD (its name and labels) is someone else's to manage, or undefined when it is Weft's. Pure. */
+export function foreignOwner(name: string, labels: Readonly<Record<string, string>>): string | undefined {
+  const olm = olmOwner(labels);
+  if (olm) return `${name} is managed by OLM (label ${olm})`;
+  if (labels['app.kubernetes.io/part-of'] !== 'weft')
+    return `${name} exists without the app.kubernetes.io/part-of=weft label: another project defines it`;
   return undefined;
 }
 

@@ -25,7 +25,9 @@ export function crdConflicts(facts: PreFacts): Category {
   if (!facts.crds.ok) return { categoryName, checks: [crdsUnreadable(facts.crds)] };
   const present = facts.crds.value.filter((c) => c.present);
   const description = 'no CRD of another owner is in the way';
-  const foreign = present.map(foreignOwner).filter((r): r is string => r !== undefined);
+  const foreign = present
+    .map((c) => foreignOwner(c.name, c.labels))
+    .filter((r): r is string => r !== undefined);
   if (foreign.length > 0)
     return {
       categoryName,

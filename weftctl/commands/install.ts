@@ -2,7 +2,8 @@ import { ApiextensionsV1Api, type KubernetesObject, type V1Deployment } from '@k
 import type { Mesh } from '../../crds/generated/types/mesh.js';
 import { imageFor } from '../../cdk8s/names.js';
 import { loadKubeConfig } from '../analyze/cluster.js';
-import { exitCodes, type ExitCode } from '../cli-error.js';
+import { CliError, exitCodes, type ExitCode } from '../cli-error.js';
+import { foreignOwner } from '../check/evaluate-cluster.js';
 import type { Io } from '../io.js';
 import { installObjects, type InstallObjects } from '../install/objects.js';
 import { readMeshFile } from '../install/mesh-file.js';
@@ -36,11 +37,30 @@ async function applyAll(
   return outcomes;
 }
 
+/**
+ * Refuses to take over a CRD of the same name that someone else manages (OLM, another project):
+ * the forced apply would win, and the two owners would then fight over it.
+ */
+async function refuseForeignCrds(writer: ClusterWriter, objects: InstallObjects): Promise<void> {
+  const foreign: string[] = [];
+  for (const crd of objects.crds) {
+    const live = await writer.read(crd);
+    const owner = live && foreignOwner(crd.metadata!.name!, live.metadata?.labels ?? {});
+    if (owner) foreign.push(owner);
+  }
+  if (foreign.length > 0)
+    throw new CliError(
+      `not installing over CRDs someone else manages: ${foreign.join('; ')}. A Weft installed through OLM is upgraded and removed with OLM; weftctl check --pre lists what is in the way.`,
+      exitCodes.problems,
+    );
+}
+
 async function installCrds(
   step: Step,
   objects: InstallObjects,
   kc: ReturnType<typeof loadKubeConfig>,
 ): Promise<ApplyOutcome[]> {
+  await refuseForeignCrds(step.writer, objects);
   const outcomes = await applyAll(step.writer, objects.crds);
   step.progress.done(`CRDs applied (${summariseOutcomes(outcomes)})`);
   const api = kc.makeApiClient(ApiextensionsV1Api);
