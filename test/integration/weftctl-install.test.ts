@@ -86,7 +86,7 @@ describe('weftctl install, check and uninstall', () => {
     assert.equal((JSON.parse(json.stdout) as { success: boolean }).success, true);
   });
 
-  it('check --pre fails on a CRD that OLM manages, and install refuses to take it over', async () => {
+  it('check --pre fails on a CRD that OLM manages, and install and uninstall leave it alone', async () => {
     const crd = parse(
       readFileSync(join(repoRoot, 'crds', 'generated', 'meshes.mesh.weft.dev.yaml'), 'utf8'),
     ) as {
@@ -109,6 +109,13 @@ describe('weftctl install, check and uninstall', () => {
         /not installing over CRDs someone else manages: meshes\.mesh\.weft\.dev is managed by OLM/,
       );
       assert.ok(gone(['namespace', namespace]), 'nothing installed');
+      const uninstall = await weftctl(['uninstall', '--yes', ...KUBECONFIG]);
+      assert.equal(uninstall.status, 1, uninstall.stdout + uninstall.stderr);
+      assert.match(
+        uninstall.stderr,
+        /not uninstalling: meshes\.mesh\.weft\.dev is managed by OLM .*removed with OLM/,
+      );
+      assert.ok(!gone(['crd', 'meshes.mesh.weft.dev']), "OLM's CRD left alone");
     } finally {
       assert.equal(kubectl(['delete', 'crd', 'meshes.mesh.weft.dev', '--wait=true']).status, 0);
     }

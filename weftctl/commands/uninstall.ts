@@ -176,6 +176,11 @@ export async function uninstall(command: UninstallCommand, io: Io): Promise<Exit
   const step: Step = { writer, progress: progressTo(io), timeoutMs: command.timeoutMs };
   const objects = installObjects({ version: weftVersion(), namespace: command.namespace });
   const inventory = await takeInventory(kc, writer, objects);
+  if (inventory.foreignCrds.length > 0)
+    throw new CliError(
+      `not uninstalling: ${inventory.foreignCrds.join('; ')}. A Weft installed through OLM is removed with OLM (delete its Subscription and ClusterServiceVersion).`,
+      exitCodes.problems,
+    );
   if (inventory.crds.length === 0 && inventory.operator.length === 0) {
     step.progress.say(
       `Weft is not installed on ${writer.server} (no Weft CRDs, no operator in namespace ${objects.namespace}): nothing to remove.`,

@@ -32,6 +32,7 @@ describe('weftctl install and uninstall', () => {
       operator: [],
       meshes: [object('Mesh', 'default')],
       resources: [object('VirtualService', 'reviews', 'shop')],
+      foreignCrds: [],
     };
     const refusal = uninstallRefusal(inventory, false)!;
     assert.match(
@@ -50,7 +51,10 @@ describe('weftctl install and uninstall', () => {
 
   it('lists five objects and counts the rest', () => {
     const many = Array.from({ length: 7 }, (_, i) => object('VirtualService', `vs${i}`, 'shop'));
-    const refusal = uninstallRefusal({ crds: [], operator: [], meshes: [], resources: many }, false)!;
+    const refusal = uninstallRefusal(
+      { crds: [], operator: [], meshes: [], resources: many, foreignCrds: [] },
+      false,
+    )!;
     assert.match(refusal, /VirtualService shop\/vs4 and 2 more\./);
   });
 

@@ -1,5 +1,6 @@
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { listClusterObjects } from '../analyze/cluster.js';
+import { foreignOwner } from '../check/evaluate-cluster.js';
 import { loadKindSchemas } from '../analyze/schemas.js';
 import type { ClusterWriter } from '../kube/apply.js';
 import type { InstallObjects } from './objects.js';
@@ -11,6 +12,8 @@ export interface Inventory {
   readonly meshes: readonly KubernetesObject[];
   /** Weft resources other than Meshes (VirtualServices, AuthorizationPolicies, ...). */
   readonly resources: readonly KubernetesObject[];
+  /** Why a present CRD is someone else's (OLM's, another project's): uninstall leaves those alone. */
+  readonly foreignCrds: readonly string[];
 }
 
 export async function takeInventory(
@@ -23,7 +26,15 @@ export async function takeInventory(
     for (const o of list) if (await writer.read(o)) found.push(o);
     return found;
   };
-  const crds = await present(objects.crds);
+  const crds: KubernetesObject[] = [];
+  const foreignCrds: string[] = [];
+  for (const crd of objects.crds) {
+    const live = await writer.read(crd);
+    if (!live) continue;
+    const owner = foreignOwner(crd.metadata!.name!, live.metadata?.labels ?? {});
+    if (owner) foreignCrds.push(owner);
+    else crds.push(crd);
+  }
   const kinds = [...loadKindSchemas().values()].map((s) => s.info);
   const stored = crds.length > 0 ? (await listClusterObjects(kc, kinds)).objects.map((s) => s.object) : [];
   return {
@@ -31,6 +42,7 @@ export async function takeInventory(
     operator: await present(objects.operator),
     meshes: stored.filter((o) => o.kind === 'Mesh'),
     resources: stored.filter((o) => o.kind !== 'Mesh'),
+    foreignCrds,
   };
 }
 
