@@ -6,6 +6,7 @@ import {
   type KubeConfig,
   type KubernetesObject,
   type V1Deployment,
+  type V1DeploymentStatus,
   type V1MutatingWebhookConfiguration,
   type V1Namespace,
   type V1ValidatingWebhookConfiguration,
@@ -296,11 +297,7 @@ export class MeshReconciler implements Reconciler {
       (status.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) &&
       (status.updatedReplicas ?? 0) >= replicas &&
       (status.availableReplicas ?? 0) >= replicas;
-    const progressing = status.conditions?.find((c) => c.type === 'Progressing');
-    const stalled =
-      progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded'
-        ? (progressing.message ?? 'progress deadline exceeded')
-        : undefined;
+    const stalled = stalledRollout(status);
     return {
       found: true,
       replicas,
@@ -522,6 +519,13 @@ export function transitions(
 }
 
 /** Status as stored: JSON round-trip drops undefined fields, so comparisons see what the API server has. */
+/** The Deployment controller's message when the rollout passed its progress deadline. Pure. */
+function stalledRollout(status: V1DeploymentStatus): string | undefined {
+  const progressing = status.conditions?.find((c) => c.type === 'Progressing');
+  if (progressing?.status !== 'False' || progressing.reason !== 'ProgressDeadlineExceeded') return undefined;
+  return progressing.message ?? 'progress deadline exceeded';
+}
+
 function normalise(status: MeshStatus | undefined): unknown {
   return status === undefined ? undefined : JSON.parse(JSON.stringify(status));
 }
