@@ -42,4 +42,30 @@ describe('certificate issuance', () => {
     assert.match(cert.subject, /O=system:masters/);
     assert.deepEqual(cert.keyUsage, ['1.3.6.1.5.5.7.3.2']);
   });
+
+  it('issues a short-lived certificate to the second, backdated by a tenth of its lifetime at most', () => {
+    const before = Math.floor(Date.now() / 1000) * 1000;
+    const leaf = issueCertificate({ commonName: 'brief', usage: 'server', validityMs: 10_000 }, ca);
+    const cert = new X509Certificate(leaf.certPem);
+    const notBefore = Date.parse(cert.validFrom);
+    const notAfter = Date.parse(cert.validTo);
+    assert.ok(notBefore >= before - 2_000, `notBefore ${cert.validFrom} is backdated by more than a second`);
+    assert.ok(
+      notAfter - notBefore >= 10_000 && notAfter - notBefore <= 12_000,
+      `${cert.validFrom} – ${cert.validTo}`,
+    );
+  });
+
+  it('keeps the one-minute backdating for certificates that live for days', () => {
+    const cert = new X509Certificate(ca.certPem);
+    const lifetime = Date.parse(cert.validTo) - Date.parse(cert.validFrom);
+    assert.ok(Math.abs(lifetime - (86_400_000 + 60_000)) <= 1_000, `${cert.validFrom} – ${cert.validTo}`);
+  });
+
+  it('refuses a validity that is not positive', () => {
+    assert.throws(
+      () => issueCertificate({ commonName: 'never', usage: 'server', validityMs: 0 }),
+      /validity must be positive, not 0 ms/,
+    );
+  });
 });

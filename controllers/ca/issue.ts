@@ -7,13 +7,28 @@ export interface KeyPair {
   readonly keyPem: string;
 }
 
-export interface CertificateRequest {
+/**
+ * How long a certificate is valid from now: whole days, or milliseconds for short-lived ones (the
+ * control plane's renewed serving certificate, and the tests that watch it renew). X.509 keeps whole
+ * seconds, so milliseconds are truncated.
+ */
+export type Validity = { readonly validDays: number } | { readonly validityMs: number };
+
+export type CertificateRequest = Validity & {
   readonly commonName: string;
   readonly organization?: string;
   readonly dnsNames?: readonly string[];
   readonly ipAddresses?: readonly string[];
   readonly usage: 'ca' | 'server' | 'client';
-  readonly validDays: number;
+};
+
+/** Clock-skew allowance before now: a minute, but never more than a tenth of a short lifetime. */
+const MAX_BACKDATE_MS = 60_000;
+
+function lifetimeMs(validity: Validity): number {
+  const ms = 'validityMs' in validity ? validity.validityMs : validity.validDays * 86_400_000;
+  if (!Number.isFinite(ms) || ms <= 0) throw new Error(`certificate validity must be positive, not ${ms} ms`);
+  return ms;
 }
 
 /** RSA keys come from Node's native crypto: node-forge's pure-JS key generation is far slower. */
@@ -42,9 +57,10 @@ export function issueCertificate(req: CertificateRequest, issuer?: KeyPair): Key
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
   cert.serialNumber = randomSerialHex();
-  const now = new Date();
-  cert.validity.notBefore = new Date(now.getTime() - 60_000);
-  cert.validity.notAfter = new Date(now.getTime() + req.validDays * 86_400_000);
+  const now = Date.now();
+  const lifetime = lifetimeMs(req);
+  cert.validity.notBefore = new Date(now - Math.min(MAX_BACKDATE_MS, lifetime / 10));
+  cert.validity.notAfter = new Date(now + lifetime);
 
   const subject = [{ name: 'commonName', value: req.commonName }];
   if (req.organization) subject.push({ name: 'organizationName', value: req.organization });
