@@ -8,7 +8,10 @@ import type { InjectionSettings } from './injection/settings.js';
 export interface WebhookServerOptions {
   readonly host: string;
   readonly port: number;
-  /** Serving certificate and key (PEM), issued by the mesh CA whose root is the webhooks' caBundle. */
+  /**
+   * Serving certificate (PEM, the leaf then its chain) and key, issued by the mesh CA whose root is the
+   * webhooks' caBundle. Renewed by swapping the returned server's secure context (`setSecureContext`).
+   */
   readonly cert: string;
   readonly key: string;
   readonly validators: ReadonlyMap<string, Validate>;
@@ -87,7 +90,8 @@ function webhooks(options: WebhookServerOptions): ReadonlyMap<string, Webhook> {
 /**
  * The admission webhooks over HTTPS (port 15017): `POST /validate` checks Weft resources with the
  * same validators `weftctl analyze` uses; `POST /inject` adds the Weft proxy to pods. A malformed
- * review gets 400, never a crash.
+ * review gets 400, never a crash. Returns the listening server, a tls.Server, so the caller can swap
+ * its credential (`setSecureContext`) without closing the API server's open connections.
  */
 export async function startWebhookServer(options: WebhookServerOptions): Promise<Server> {
   const { log } = options;

@@ -1,25 +1,23 @@
 import { createServer } from 'node:http';
 import { createSecureServer } from 'node:http2';
-import type { TLSSocket } from 'node:tls';
+import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import { parseArgs } from 'node:util';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { meshSpecWithDefaults } from '../../crds/defaults.js';
 import type { ProxyConfig } from '../../proxy/config/generated/proxy-config.js';
 import { injectionSettings } from '../../webhooks/injection/settings.js';
 import { startWebhookServer } from '../../webhooks/server.js';
 import { validators } from '../../webhooks/validation/index.js';
 import { issueCertificate } from '../ca/issue.js';
 import { CaServer, CSR_PATH } from '../ca/ca-server.js';
-import type { SigningCa } from '../ca/signer.js';
 import { PUSH_PATH, PushServer, type PeerIdentity } from '../push/push-server.js';
-import { parseDuration } from '../translate/durations.js';
-import { waitForValue } from './wait.js';
 import { ControlPlane } from './control-plane.js';
 import { Discovery } from './discovery.js';
 import { listen, parseBindAddress } from '../runtime/listen.js';
+import { MeshCaSource, type MeshCa } from './mesh-ca.js';
 import { monitoringHandler } from './monitoring.js';
+import { secureContextOptions, ServingCertificate, type ServingCredential } from './serving-certificate.js';
 
 /**
  * weft-control-plane: discovery, translation and push to proxies, the injection and validating
@@ -93,46 +91,30 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-/** The mesh CA as the control plane uses it: to sign workload certificates and its own serving one. */
-interface MeshCa {
-  readonly namespace: string;
-  readonly trustDomain: string;
-  readonly ttlMs: number;
-  readonly ca: SigningCa;
-  readonly rootPem: string;
-}
+/** The serving certificate lives 30 days and is renewed at two thirds of that (serving-certificate.ts). */
+const SERVING_VALIDITY_MS = 30 * 86_400_000;
 
-/** Waits for the active Mesh and its CA Secret (the operator creates both). */
-function meshCa(kc: KubeConfig, discovery: Discovery): Promise<MeshCa> {
-  const core = kc.makeApiClient(CoreV1Api);
-  return waitForValue(async () => {
-    const mesh = discovery.mesh();
-    const secretRef = mesh?.status?.certificateAuthority?.secretName;
-    if (!mesh || !secretRef) return undefined;
-    const [namespace, name] = secretRef.split('/');
-    const data = (await core.readNamespacedSecret({ name: name!, namespace: namespace! })).data;
-    if (!data?.['ca-cert.pem'] || !data['ca-key.pem'] || !data['cert-chain.pem'] || !data['root-cert.pem'])
-      return undefined;
-    const decode = (v: string): string => Buffer.from(v, 'base64').toString('utf8');
-    const spec = meshSpecWithDefaults(mesh.spec);
-    return {
-      namespace: spec.namespace,
-      trustDomain: spec.security.trustDomain ?? 'cluster.local',
-      ttlMs: parseDuration(spec.security.workloadCertTTL) ?? 86_400_000,
-      ca: {
-        certPem: decode(data['ca-cert.pem']),
-        keyPem: decode(data['ca-key.pem']),
-        chainPem: decode(data['cert-chain.pem']),
-      },
-      rootPem: decode(data['root-cert.pem']),
-    };
-  }, 1_000);
+/** A serving certificate for the control plane's Service, from the mesh CA as it is now. */
+function servingCredential(mesh: MeshCa, validityMs: number): ServingCredential {
+  const service = `weft-control-plane.${mesh.namespace}.svc`;
+  const leaf = issueCertificate(
+    {
+      commonName: service,
+      usage: 'server',
+      validityMs,
+      dnsNames: [service, `${service}.cluster.local`, 'localhost'],
+      ipAddresses: ['127.0.0.1'],
+    },
+    { certPem: mesh.ca.certPem, keyPem: mesh.ca.keyPem },
+  );
+  return { ...leaf, chainPem: mesh.ca.chainPem, rootPem: mesh.rootPem };
 }
 
 /**
  * Once the mesh CA exists: the TLS port (15012), where proxies get certificates (token-authenticated)
  * and hold their push stream (client-certificate-authenticated), and the admission webhooks (15017),
- * both with a serving certificate from the mesh CA, whose root the proxies and API server trust.
+ * both with a serving certificate from the mesh CA, whose root the proxies and API server trust. The
+ * certificate is renewed before it expires and when the CA changes, in both servers at once.
  */
 async function serveWithMeshCa(
   kc: KubeConfig,
@@ -142,33 +124,30 @@ async function serveWithMeshCa(
   addresses: { push: string; webhook: string },
   log: pino.Logger,
 ): Promise<void> {
-  const mesh = await meshCa(kc, discovery);
-  const service = `weft-control-plane.${mesh.namespace}.svc`;
-  const serving = issueCertificate(
-    {
-      commonName: service,
-      usage: 'server',
-      validDays: 30,
-      dnsNames: [service, `${service}.cluster.local`, 'localhost'],
-      ipAddresses: ['127.0.0.1'],
-    },
-    { certPem: mesh.ca.certPem, keyPem: mesh.ca.keyPem },
-  );
+  const mesh = await MeshCaSource.start(kc, discovery);
+  const serving = await ServingCertificate.start({
+    issue: (validityMs) => servingCredential(mesh.current, validityMs),
+    validityMs: SERVING_VALIDITY_MS,
+    log,
+    registry,
+  });
+  mesh.follow(() => void serving.renew('mesh CA changed'), log);
   if (addresses.push !== 'off') {
     const ca = new CaServer({
       kc,
       log,
       registry,
-      current: () => mesh,
+      current: () => mesh.current,
       hasWorkloadEntry: (namespace, serviceAccount) => discovery.hasWorkloadEntry(namespace, serviceAccount),
     });
+    const pushContext = (c: ServingCredential): SecureContextOptions =>
+      secureContextOptions(c, { verifyClients: true });
     const server = createSecureServer({
-      cert: serving.certPem + mesh.ca.chainPem,
-      key: serving.keyPem,
-      ca: mesh.rootPem,
+      ...pushContext(serving.current),
       requestCert: true,
       rejectUnauthorized: false,
     });
+    serving.serve(server, pushContext);
     server.on('stream', (stream, headers) => {
       if (headers[':path'] === CSR_PATH) return ca.handleStream(stream, headers);
       const peer = peerIdentity(stream.session?.socket as TLSSocket | undefined);
@@ -182,10 +161,12 @@ async function serveWithMeshCa(
     log.info({ port: await listen(server, addresses.push) }, 'serving certificates and config push over TLS');
   }
   if (addresses.webhook !== 'off') {
-    await startWebhookServer({
+    const webhookContext = (c: ServingCredential): SecureContextOptions =>
+      secureContextOptions(c, { verifyClients: false });
+    const server = await startWebhookServer({
       ...parseBindAddress(addresses.webhook),
-      cert: serving.certPem,
-      key: serving.keyPem,
+      cert: serving.current.certPem + serving.current.chainPem,
+      key: serving.current.keyPem,
       validators: validators({ destinationRules: () => discovery.destinationRules() }),
       injectionSettings: () => {
         const active = discovery.mesh();
@@ -193,6 +174,7 @@ async function serveWithMeshCa(
       },
       log,
     });
+    serving.serve(server, webhookContext);
     log.info({ address: addresses.webhook }, 'serving admission webhooks');
   }
 }
