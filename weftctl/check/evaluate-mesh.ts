@@ -7,7 +7,10 @@ import { certificateFact, validity } from './certificates.js';
 import type { MeshFacts, PostFacts, WebhookConfigurationFact } from './facts.js';
 import { fail, pass, warn, type Category, type Check } from './result.js';
 
-/** Days left under which a certificate is a warning: the root's rotation takes planning, a serving cert a restart. */
+/**
+ * Days left under which a certificate is a warning: the root's rotation takes planning; the serving
+ * certificate (30 days) is renewed by the control plane with 10 days left, so under 7 its renewal is failing.
+ */
 export const ROOT_WARN_DAYS = 30;
 export const SERVING_WARN_DAYS = 7;
 
@@ -191,7 +194,7 @@ function rootCheck(facts: MeshFacts, mesh: Mesh, now: string): Check {
 function servingCheck(facts: MeshFacts, mesh: Mesh, now: string): Check {
   const description = 'the webhook serving certificate is valid';
   const namespace = mesh.spec?.namespace ?? 'weft-system';
-  const restart = `The control plane issues it from the mesh CA when it starts, valid 30 days: restart it (kubectl -n ${namespace} rollout restart deployment/weft-control-plane).`;
+  const restart = `The control plane renews it from the mesh CA 10 days before it expires, and whenever the CA changes; if it has not, its log says why (kubectl -n ${namespace} logs deployment/weft-control-plane | grep 'serving certificate'), and a restart issues a new one (kubectl -n ${namespace} rollout restart deployment/weft-control-plane).`;
   const serving = facts.serving;
   if (!serving.seen) {
     if (facts.dryRun.outcome === 'rejected')
