@@ -1,5 +1,6 @@
 import { CustomObjectsApi, KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
-import { CliError, exitCodes, unavailable } from '../cli-error.js';
+import { unavailable, type CliError } from '../cli-error.js';
+import { apiFailure, statusCodeOf } from '../kube/errors.js';
 import type { SourcedObject } from './documents.js';
 import type { WeftKind } from './schemas.js';
 
@@ -15,23 +16,13 @@ export function loadKubeConfig(file?: string): KubeConfig {
   return kc;
 }
 
-/** Why a list call failed, and what the user can do about it. */
+/** Why a list call failed, and what the user can do about it (kube/errors.ts, as install says it). */
 function listFailure(err: unknown, kind: WeftKind, server: string): CliError | 'not-installed' {
-  const status = (err as { code?: unknown }).code;
-  if (status === 404) return 'not-installed';
-  if (status === 401 || status === 403)
-    return unavailable(
-      `not allowed to list ${kind.plural}.${kind.group} at ${server} (HTTP ${status}); use a kubeconfig that may`,
-    );
-  if (typeof status === 'number')
-    return new CliError(
-      `listing ${kind.plural}.${kind.group} failed with HTTP ${status}`,
-      exitCodes.unavailable,
-    );
-  const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-  return unavailable(
-    `cannot reach the Kubernetes API at ${server} (${cause}); check --kubeconfig or $KUBECONFIG, or start the local cluster with npm run cluster -- up`,
-  );
+  if (statusCodeOf(err) === 404) return 'not-installed';
+  const resource = `${kind.plural}.${kind.group}`;
+  return apiFailure(`list ${resource}`, err, server, {
+    forbiddenHint: `use a kubeconfig whose user may (kubectl auth can-i list ${resource} says whether yours may)`,
+  });
 }
 
 /**

@@ -34,17 +34,28 @@ function safeJson(text: string): unknown {
 /** Whether a request failed before the API server answered (no HTTP status at all). */
 export const isUnreachable = (err: unknown): boolean => statusCodeOf(err) === undefined;
 
+/** What to do about a 401/403 from weftctl's own writes: they install CRDs and ClusterRoles. */
+const INSTALL_RIGHTS_HINT =
+  'use a kubeconfig with cluster-admin rights, as installing CRDs and ClusterRoles needs';
+
 /**
  * A failed API request as a CliError that says what weftctl was doing and what the user can do:
- * unreachable (exit 3), forbidden (exit 3, with the verb to ask for), or the server's message.
+ * unreachable or a server error (exit 3: the cluster is unavailable), forbidden (exit 3, with
+ * `forbiddenHint`, by default the rights an install needs), or the server's message (exit 1).
  */
-export function apiFailure(doing: string, err: unknown, server: string): CliError {
+export function apiFailure(
+  doing: string,
+  err: unknown,
+  server: string,
+  { forbiddenHint = INSTALL_RIGHTS_HINT }: { readonly forbiddenHint?: string } = {},
+): CliError {
   const status = statusCodeOf(err);
   if (status === undefined)
     return unavailable(`cannot reach the Kubernetes API at ${server} (${apiMessage(err)}); ${REACH_HINT}`);
   if (status === 401 || status === 403)
-    return unavailable(
-      `not allowed to ${doing} (HTTP ${status}: ${apiMessage(err)}); use a kubeconfig with cluster-admin rights, as installing CRDs and ClusterRoles needs`,
-    );
-  return new CliError(`${doing} failed with HTTP ${status}: ${apiMessage(err)}`, exitCodes.problems);
+    return unavailable(`not allowed to ${doing} (HTTP ${status}: ${apiMessage(err)}); ${forbiddenHint}`);
+  return new CliError(
+    `${doing} failed with HTTP ${status}: ${apiMessage(err)}`,
+    status >= 500 ? exitCodes.unavailable : exitCodes.problems,
+  );
 }
