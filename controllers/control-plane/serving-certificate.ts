@@ -122,7 +122,7 @@ export class ServingCertificate {
   private readonly policy: RenewalPolicy;
   private timer: NodeJS.Timeout | undefined;
   private failures = 0;
-  private renewing: Promise<void> | undefined;
+  private queue: Promise<void> = Promise.resolve();
   private stopped = false;
 
   private constructor(
@@ -171,10 +171,14 @@ export class ServingCertificate {
     server.setSecureContext(contextFor(this.credential));
   }
 
-  /** Re-issues now (the mesh CA changed, say); concurrent calls share one issue. */
+  /**
+   * Re-issues now (the mesh CA changed, say). Calls queue rather than share one issue: a CA change
+   * that arrives while a renewal is issuing from the old CA still gets its own certificate.
+   * Never rejects: a failure is logged and retried.
+   */
   renew(reason: string): Promise<void> {
-    this.renewing ??= this.reissue(reason).finally(() => (this.renewing = undefined));
-    return this.renewing;
+    this.queue = this.queue.then(() => this.reissue(reason));
+    return this.queue;
   }
 
   stop(): void {
@@ -220,14 +224,17 @@ export class ServingCertificate {
     this.schedule(renewalDelayMs(window, Date.now(), this.policy));
   }
 
-  /** One timer at a time; on waking, renews only when due (a long wait is split by the ceiling). */
+  /**
+   * One timer at a time. On waking: a retry after a failure issues at once; otherwise it issues only
+   * when due, since a long wait is split by the ceiling.
+   */
   private schedule(delayMs: number): void {
     clearTimeout(this.timer);
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      if (Date.now() < renewalTime(this.window, this.policy) && this.failures === 0)
-        this.schedule(renewalDelayMs(this.window, Date.now(), this.policy));
-      else void this.renew('renewal time');
+      if (this.failures > 0) void this.renew('retry');
+      else if (Date.now() >= renewalTime(this.window, this.policy)) void this.renew('renewal time');
+      else this.schedule(renewalDelayMs(this.window, Date.now(), this.policy));
     }, delayMs);
     // The timer must not keep the process alive: the servers do that, and stop() ends the schedule.
     this.timer.unref();
