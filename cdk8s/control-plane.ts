@@ -41,6 +41,9 @@ export class ControlPlane extends Construct {
     });
     this.grantClusterAccess(meshName, labels, serviceAccount);
     this.grantNamespaceAccess(metadata, serviceAccount);
+    const gatewayNamespaces = new Set((spec.gateways ?? []).map((g) => g.namespace ?? namespace));
+    for (const gatewayNamespace of [...gatewayNamespaces].sort())
+      this.grantGatewayCredentialAccess(gatewayNamespace, labels, serviceAccount);
 
     const deployment = new kplus.Deployment(this, 'deployment', {
       metadata,
@@ -156,6 +159,24 @@ export class ControlPlane extends Construct {
       metadata: { name: `${CONTROL_PLANE_NAME}-${meshName}`, labels },
       role,
     }).addSubjects(sa);
+  }
+
+  /**
+   * Gateway credentials (tls.credentialName) live in the gateway's own namespace, named by users: the
+   * control plane may `get` Secrets there, and only there, by name; never list or watch them
+   * (docs/adr/0011-gateway-credentials-by-get.md).
+   */
+  private grantGatewayCredentialAccess(
+    namespace: string,
+    labels: Record<string, string>,
+    sa: kplus.ServiceAccount,
+  ): void {
+    const metadata = { name: `${CONTROL_PLANE_NAME}-gateway-credentials`, namespace, labels };
+    const role = new kplus.Role(this, `gateway-credentials-${namespace}`, { metadata });
+    role.allow(['get'], { apiGroup: '', resourceType: 'secrets' });
+    new kplus.RoleBinding(this, `gateway-credentials-binding-${namespace}`, { metadata, role }).addSubjects(
+      sa,
+    );
   }
 
   private grantNamespaceAccess(

@@ -124,7 +124,9 @@ describe('renderMesh', () => {
         `Namespace /${NAMESPACE}`,
         `PodDisruptionBudget ${NAMESPACE}/weft-control-plane`,
         `Role ${NAMESPACE}/weft-control-plane`,
+        `Role ${NAMESPACE}/weft-control-plane-gateway-credentials`,
         `RoleBinding ${NAMESPACE}/weft-control-plane`,
+        `RoleBinding ${NAMESPACE}/weft-control-plane-gateway-credentials`,
         `Service ${NAMESPACE}/ingress`,
         `Service ${NAMESPACE}/weft-control-plane`,
         `ServiceAccount ${NAMESPACE}/ingress`,
@@ -161,7 +163,7 @@ describe('renderMesh', () => {
     const roles = objects.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role') as (
       V1ClusterRole | V1Role
     )[];
-    assert.equal(roles.length, 2);
+    assert.equal(roles.length, 3);
     for (const role of roles) {
       const rules: V1PolicyRule[] = role.rules ?? [];
       assert.ok(rules.length > 0, `${role.kind} has no rules`);
@@ -539,6 +541,38 @@ describe('renderMesh', () => {
         { name: 'http2', port: 80, targetPort: 8080 },
         { name: 'https', port: 443, targetPort: 8443 },
       ]);
+    });
+
+    it("let the control plane get Secrets (gateway credentials) in each gateway's namespace, and nothing more", () => {
+      const spec: MeshSpec = {
+        namespace: NAMESPACE,
+        gateways: [
+          { name: 'public' },
+          { name: 'internal', namespace: 'edge' },
+          { name: 'other', namespace: 'edge' },
+        ],
+      };
+      const objects = renderMesh(input({}, spec));
+      const grants = objects.filter((o) => o.metadata?.name === 'weft-control-plane-gateway-credentials');
+      assert.deepEqual(
+        grants.map((o) => `${o.kind} ${o.metadata?.namespace}`),
+        ['Role edge', 'RoleBinding edge', `Role ${NAMESPACE}`, `RoleBinding ${NAMESPACE}`],
+      );
+      for (const role of grants.filter((o): o is V1Role => o.kind === 'Role'))
+        assert.deepEqual(role.rules, [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }]);
+      const binding = grants.find((o) => o.kind === 'RoleBinding' && o.metadata?.namespace === 'edge') as {
+        subjects: unknown[];
+      } & KubernetesObject;
+      assert.deepEqual(binding.subjects, [
+        { apiGroup: '', kind: 'ServiceAccount', name: 'weft-control-plane', namespace: NAMESPACE },
+      ]);
+      assert.equal(
+        renderMesh(input({}, { namespace: NAMESPACE })).some((o) =>
+          o.metadata?.name?.includes('credentials'),
+        ),
+        false,
+        'no gateway, no access to Secrets',
+      );
     });
 
     it('run their proxies with the mesh proxy resources', () => {

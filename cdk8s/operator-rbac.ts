@@ -81,7 +81,8 @@ export function rulesOfRoles(objects: readonly KubernetesObject[]): ResourceRule
  * The Mesh's install namespace is chosen by its spec, so namespaced grants become cluster-wide. Pure.
  */
 export function rulesGrantedToControlPlane(): ResourceRule[] {
-  const spec = meshSpecWithDefaults({});
+  // A gateway of its own namespace brings in the Roles the control plane gets where gateways run.
+  const spec = meshSpecWithDefaults({ gateways: [{ name: 'gateway', namespace: 'gateway-namespace' }] });
   return rulesOfRoles(renderMesh({ meshName: 'mesh', spec, injectedNamespaces: [] }));
 }
 

@@ -1,11 +1,18 @@
 import type { Logger } from 'pino';
 import type { ProxyConfig } from '../../proxy/config/generated/proxy-config.js';
 import type { ProxyAnnouncement } from '../../proxy/config/generated/push-protocol.js';
-import type { ProxyConnection } from '../push/proxy-connection.js';
+import type { PeerIdentity, ProxyConnection } from '../push/proxy-connection.js';
 import type { PushServer } from '../push/push-server.js';
 import type { MeshSnapshot, ProxyIdentity } from '../translate/snapshot.js';
 import { translate, translateEndpoints } from '../translate/translate.js';
 import { Debouncer } from './debounce.js';
+import {
+  credentialDemands,
+  credentialNamespace,
+  credentialReferences,
+  secretsFor,
+  type GatewayCredentials,
+} from './gateway-credentials.js';
 import { PushQueue, type PushKind } from './push-queue.js';
 import { WATCHED, type Discovery, type WatchedKind } from './discovery.js';
 
@@ -25,6 +32,10 @@ export interface ControlPlaneOptions {
   readonly maxDelayMs?: number;
   /** Proxies pushed per event-loop turn (Istio's PILOT_PUSH_THROTTLE plays the same role). */
   readonly pushBatch?: number;
+  /** Gateway credentials (tls.credentialName Secrets); without them gateways get no `secrets`. */
+  readonly credentials?: GatewayCredentials;
+  /** How often the credentials gateways use are re-read, for rotations (default 30 s). */
+  readonly credentialRefreshMs?: number;
 }
 
 /**
@@ -37,6 +48,8 @@ export class ControlPlane {
   private readonly debouncer: Debouncer<WatchedKind>;
   private readonly queue: PushQueue;
   private snapshot: MeshSnapshot | undefined;
+  private readonly credentialTimer: NodeJS.Timeout | undefined;
+  private credentialSync: 'idle' | 'running' | 'again' = 'idle';
 
   constructor(
     private readonly discovery: Discovery,
@@ -49,6 +62,10 @@ export class ControlPlane {
     this.queue = new PushQueue(options.pushBatch ?? 100, (id, kind, changedAt) =>
       this.pushTo(id, kind, changedAt),
     );
+    if (options.credentials) {
+      this.credentialTimer = setInterval(() => this.syncCredentials(), options.credentialRefreshMs ?? 30_000);
+      this.credentialTimer.unref();
+    }
   }
 
   /** Discovery calls this on every watch event. */
@@ -56,15 +73,77 @@ export class ControlPlane {
     this.debouncer.trigger(kind);
   }
 
-  /** The configuration of a proxy that just connected, from the current snapshot. */
-  configFor(node: ProxyAnnouncement): ProxyConfig | undefined {
+  /** The configuration of a proxy that just connected (`peer`: its verified identity), from the current snapshot. */
+  configFor(node: ProxyAnnouncement, peer?: PeerIdentity): ProxyConfig | undefined {
     this.snapshot ??= this.discovery.snapshot();
-    return this.snapshot ? this.translateFor(this.snapshot, identityOf(node)) : undefined;
+    if (!this.snapshot) return undefined;
+    const config = this.translateFor(this.snapshot, identityOf(node));
+    return config && this.withCredentials(config, node, peer);
   }
 
   stop(): void {
     this.debouncer.stop();
     this.queue.clear();
+    clearInterval(this.credentialTimer);
+  }
+
+  /**
+   * A gateway's configuration with the credentials its servers name, as read so far; a credential not
+   * read yet is read now, and the gateway gets it in a push of its own once it arrives.
+   */
+  private withCredentials(config: ProxyConfig, node: ProxyAnnouncement, peer?: PeerIdentity): ProxyConfig {
+    const credentials = this.options.credentials;
+    const namespace = credentialNamespace(node, peer);
+    if (!credentials || !namespace) return config;
+    const refs = credentialReferences(config);
+    if (refs.some((r) => !credentials.known(namespace, r.credentialName))) this.syncCredentials();
+    const secrets = secretsFor(node, peer, refs, (ns, name) => credentials.lookup(ns, name));
+    return secrets.length > 0 ? { ...config, secrets } : config;
+  }
+
+  /**
+   * Re-reads the credentials connected gateways need (one read at a time; a request meanwhile runs
+   * once more after it) and, when one changed, re-pushes every gateway: the translation is cheap
+   * and the version tells each proxy whether anything is new to it.
+   */
+  private syncCredentials(): void {
+    const credentials = this.options.credentials;
+    if (!credentials) return;
+    if (this.credentialSync !== 'idle') {
+      this.credentialSync = 'again';
+      return;
+    }
+    this.credentialSync = 'running';
+    // On the next turn: a proxy that just connected has its configuration recorded by then.
+    setImmediate(() => {
+      const gateways = [...this.push.connections.values()].filter((c) => credentialNamespace(c.node, c.peer));
+      const demands = credentialDemands(
+        gateways.map((c) => ({
+          node: c.node,
+          peer: c.peer,
+          refs: c.config ? credentialReferences(c.config) : [],
+        })),
+      );
+      const changedAt = Date.now();
+      credentials
+        .sync(demands)
+        .then(
+          (changed) => {
+            if (changed)
+              this.queue.enqueue(
+                gateways.map((c) => c.id),
+                'full',
+                changedAt,
+              );
+          },
+          (err: unknown) => this.options.log.error({ err }, 'reading gateway credentials failed'),
+        )
+        .finally(() => {
+          const again = this.credentialSync === 'again';
+          this.credentialSync = 'idle';
+          if (again) this.syncCredentials();
+        });
+    });
   }
 
   private translateFor(snapshot: MeshSnapshot, proxy: ProxyIdentity): ProxyConfig | undefined {
@@ -112,6 +191,7 @@ export class ControlPlane {
       return;
     }
     const config = this.translateFor(snapshot, proxy);
-    if (config) this.push.push(connection, config, changedAt);
+    if (config)
+      this.push.push(connection, this.withCredentials(config, connection.node, connection.peer), changedAt);
   }
 }

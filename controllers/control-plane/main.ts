@@ -14,6 +14,7 @@ import { CaServer, CSR_PATH } from '../ca/ca-server.js';
 import { PUSH_PATH, PushServer, type PeerIdentity } from '../push/push-server.js';
 import { ControlPlane } from './control-plane.js';
 import { Discovery } from './discovery.js';
+import { GatewayCredentials, secretReader } from './gateway-credentials.js';
 import { listen, parseBindAddress } from '../runtime/listen.js';
 import { MeshCaSource, type MeshCa } from './mesh-ca.js';
 import { monitoringHandler } from './monitoring.js';
@@ -54,12 +55,13 @@ async function main(): Promise<void> {
   const push: PushServer = new PushServer({
     log,
     registry,
-    initialConfig: (node): ProxyConfig | undefined => controlPlane.configFor(node),
+    initialConfig: (node, peer): ProxyConfig | undefined => controlPlane.configFor(node, peer),
   });
-  const controlPlane: ControlPlane = new ControlPlane(discovery, push, { log });
+  const credentials = new GatewayCredentials({ read: secretReader(kc), log, registry });
+  const controlPlane: ControlPlane = new ControlPlane(discovery, push, { log, credentials });
   let synced = false;
 
-  const monitoring = createServer(monitoringHandler(registry, push, () => synced));
+  const monitoring = createServer(monitoringHandler(registry, push, () => synced, credentials));
   log.info(
     { port: await listen(monitoring, values['monitoring-address']) },
     'serving metrics and debug endpoints',

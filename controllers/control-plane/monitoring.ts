@@ -1,15 +1,18 @@
 import type { createServer } from 'node:http';
 import type { Registry } from 'prom-client';
+import { redactSecrets } from '../discovery/tls-secret.js';
 import type { PushServer } from '../push/push-server.js';
+import type { GatewayCredentials } from './gateway-credentials.js';
 
 /**
  * Port 15014: metrics, health, and the debug endpoints behind `weftctl proxy-status` and
- * `weftctl proxy-config`.
+ * `weftctl proxy-config`, and /debug/gateway-credentials. Private keys never leave it.
  */
 export function monitoringHandler(
   registry: Registry,
   push: PushServer,
   ready: () => boolean,
+  credentials?: Pick<GatewayCredentials, 'status'>,
 ): Parameters<typeof createServer>[1] {
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -37,9 +40,12 @@ export function monitoringHandler(
         const connection = push.connections.get(id);
         if (!connection?.config)
           json(404, { error: `no connected proxy "${id}"; list them at /debug/proxy-status` });
-        else json(200, connection.config);
+        else json(200, redactSecrets(connection.config));
         return;
       }
+      case '/debug/gateway-credentials':
+        json(200, credentials?.status() ?? []);
+        return;
       default:
         res.writeHead(404).end('not found\n');
     }

@@ -9,6 +9,12 @@ import type {
 
 export type SyncStatus = 'SYNCED' | 'STALE' | 'NACK';
 
+/** Who a verified client certificate on the mTLS push port says the proxy is (its SPIFFE ID). */
+export interface PeerIdentity {
+  readonly namespace: string;
+  readonly serviceAccount: string;
+}
+
 /** The content version of a configuration: the same configuration always has the same version. */
 export function configVersion(config: object): string {
   return createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16);
@@ -34,6 +40,8 @@ export class ProxyConnection {
   constructor(
     readonly node: ProxyAnnouncement,
     private readonly stream: ServerHttp2Stream,
+    /** The verified identity on the mTLS port; undefined on the plaintext port, which proves nothing. */
+    readonly peer?: PeerIdentity,
   ) {
     stream.on('drain', () => {
       this.waitingForDrain = false;

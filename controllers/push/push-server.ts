@@ -13,7 +13,9 @@ import { LineSplitter } from '../../proxy/push/ndjson.js';
 import { PUSH_PATH } from '../../proxy/push/push-client.js';
 
 export { PUSH_PATH };
-import { ProxyConnection } from './proxy-connection.js';
+import { ProxyConnection, type PeerIdentity } from './proxy-connection.js';
+
+export type { PeerIdentity };
 
 /** One proxy in /debug/proxy-status: what `weftctl proxy-status` and the demo read. */
 export interface ProxyStatusEntry {
@@ -27,18 +29,16 @@ export interface ProxyStatusEntry {
   readonly nack?: string;
 }
 
-/** Who a client certificate says the proxy is. */
-export interface PeerIdentity {
-  readonly namespace: string;
-  readonly serviceAccount: string;
-}
 const MAX_MESSAGE_BYTES = 64 * 1024;
 
 export interface PushServerOptions {
   readonly log: Logger;
   readonly registry: Registry;
-  /** The configuration a newly connected proxy gets at once, or undefined until the mesh is known. */
-  readonly initialConfig: (node: ProxyAnnouncement) => ProxyConfig | undefined;
+  /**
+   * The configuration a newly connected proxy gets at once, or undefined until the mesh is known.
+   * `peer` is its verified identity on the mTLS port.
+   */
+  readonly initialConfig: (node: ProxyAnnouncement, peer?: PeerIdentity) => ProxyConfig | undefined;
 }
 
 /**
@@ -159,7 +159,7 @@ export class PushServer {
           `proxy ${node.id} announced ${node.namespace}/${node.serviceAccount} but its certificate is for ${peer.namespace}/${peer.serviceAccount}`,
         );
       }
-      const fresh = new ProxyConnection(message.node, stream);
+      const fresh = new ProxyConnection(message.node, stream, peer);
       this.connections.get(fresh.id)?.close(); // a reconnect replaces the old stream
       this.connections.set(fresh.id, fresh);
       this.metrics.connected.set(this.connections.size);
@@ -167,7 +167,7 @@ export class PushServer {
         { proxy: fresh.id, namespace: fresh.node.namespace, role: fresh.node.role },
         'proxy connected',
       );
-      const config = this.options.initialConfig(fresh.node);
+      const config = this.options.initialConfig(fresh.node, fresh.peer);
       if (config) this.push(fresh, config);
       return fresh;
     }
