@@ -6,15 +6,17 @@ import { join } from 'node:path';
 import { bundleDir } from './inputs.js';
 
 /**
- * The bundle validator (olm-bundle/validate: operator-sdk's `bundle validate --select-optional
- * suite=operatorframework`, from operator-framework/api; ADR 0009) is built on first use with the
- * machine's Go into a cache outside the repository, one binary per version of its source and
- * go.sum, as the cluster binaries and the bench load generator are.
+ * The cross-check (olm-bundle/validate: the checks of operator-sdk's `bundle validate
+ * --select-optional suite=operatorframework`, run with operator-framework/api v0.45.0, a newer api
+ * than operator-sdk v1.42.2's; ADRs 0009 and 0010) is built on first use with the machine's Go into
+ * a cache outside the repository, one binary per version of its source and go.sum, as the cluster
+ * binaries and the bench load generator are.
  */
 const SOURCE = join(bundleDir, 'validate');
 const SOURCE_FILES = ['go.mod', 'go.sum', 'main.go'];
 
-function cacheDir(): string {
+/** Where Weft's Go tools are built: `$WEFT_TOOLS_DIR`, else `~/.cache/weft/tools` (XDG_CACHE_HOME honoured). */
+export function toolsCacheDir(): string {
   return (
     process.env.WEFT_TOOLS_DIR ??
     join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'weft', 'tools')
@@ -24,7 +26,11 @@ function cacheDir(): string {
 export function validatorBinary(): string {
   const hash = createHash('sha256');
   for (const f of SOURCE_FILES) hash.update(readFileSync(join(SOURCE, f)));
-  return join(cacheDir(), `olm-bundle-validate-${hash.digest('hex').slice(0, 12)}`, 'olm-bundle-validate');
+  return join(
+    toolsCacheDir(),
+    `olm-bundle-validate-${hash.digest('hex').slice(0, 12)}`,
+    'olm-bundle-validate',
+  );
 }
 
 /** The validator binary for the current source, built with `go build` when missing. */
@@ -38,7 +44,7 @@ export function ensureValidator(log: (line: string) => void): string {
     );
   }
   log(
-    `building the bundle validator with ${go.stdout.trim()} into ${binary} (once; the first build downloads operator-framework/api and its Kubernetes modules from the Go module proxy)...`,
+    `building the cross-check validator (operator-framework/api v0.45.0) with ${go.stdout.trim()} into ${binary} (once; the first build downloads operator-framework/api and its Kubernetes modules from the Go module proxy)...`,
   );
   mkdirSync(join(binary, '..'), { recursive: true });
   // Built beside, then renamed: a concurrent run never executes a half-written binary.
