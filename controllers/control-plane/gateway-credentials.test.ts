@@ -163,7 +163,7 @@ describe('gateway credentials', () => {
       const warning = lines.find((l) => l.level === 40)!;
       assert.equal(warning.gateway, 'edge/shop');
       assert.equal(warning.secret, 'edge/shop-cert');
-      assert.equal(warning.missingKey, 'tls.key');
+      assert.equal(warning.secretKey, 'tls.key');
       assert.deepEqual(warning.server, { port: 8443, hosts: ['shop.example.com'], mode: 'SIMPLE' });
       assert.match(warning.msg, /has no key "tls\.key".*keeps serving the credential read before/);
       await credentials.sync(demand);

@@ -239,7 +239,7 @@ export class GatewayCredentials {
           gateway: ref.gateway,
           server: { port: ref.port, hosts: ref.hosts, mode: ref.mutual ? 'MUTUAL' : 'SIMPLE' },
           secret,
-          ...(result.key ? { missingKey: result.key } : {}),
+          ...(result.key ? { secretKey: result.key } : {}),
           keptLastGood,
         },
         `gateway credential unusable for ${describeRef(ref)}: ${result.error}. ${
