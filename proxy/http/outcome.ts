@@ -32,6 +32,9 @@ const CONNECT_CODES = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT',
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
   'SELF_SIGNED_CERT_IN_CHAIN',
+  // An http2/grpc cluster's TLS peer that cannot speak h2: the connection is unusable.
+  'ERR_ALPN_NOT_H2',
+  'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL',
 ]);
 
 /** Classifies an undici/socket error. Pure. */

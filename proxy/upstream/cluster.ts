@@ -6,6 +6,7 @@ import type { Credentials } from '../identity/credentials.js';
 import { RetryBudget } from '../resilience/retry-policy.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import {
+  ALPN_H2,
   MESH_ALPN_HTTP,
   MESH_ALPN_HTTP1,
   MESH_ALPN_TCP,
@@ -14,8 +15,15 @@ import {
   simpleTlsConnector,
 } from './connector.js';
 import { upstreamHost, type UpstreamHost } from './host.js';
+import { Http2Pool } from './http2-pool.js';
 import { createLoadBalancer, type LoadBalancer } from './load-balancer.js';
 import { OutlierDetector } from './outlier-detection.js';
+
+/** A host's connection pool as the exchange drives it: undici's Pool (HTTP/1.1) or Http2Pool. */
+export interface UpstreamPool {
+  dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean;
+  close(): Promise<void>;
+}
 
 export interface ClusterDependencies {
   readonly credentials: () => Credentials | undefined;
@@ -54,7 +62,7 @@ export class UpstreamCluster {
   /** Requests dispatched and not yet answered; beyond maxConnections they are pending. */
   inflight = 0;
   private balancer: LoadBalancer;
-  private readonly pools = new Map<string, Dispatcher>();
+  private readonly pools = new Map<string, UpstreamPool>();
   private readonly isAvailable = (h: UpstreamHost): boolean => !this.outlier.isEjected(h);
 
   constructor(
@@ -99,7 +107,7 @@ export class UpstreamCluster {
   }
 
   /** The connection pool for a host, created on first use. */
-  dispatcher(host: UpstreamHost): Dispatcher {
+  dispatcher(host: UpstreamHost): UpstreamPool {
     let pool = this.pools.get(host.key);
     if (!pool) {
       pool = this.createPool(host);
@@ -139,10 +147,22 @@ export class UpstreamCluster {
     void pool.close().catch(() => undefined);
   }
 
-  private createPool(host: UpstreamHost): Dispatcher {
+  private createPool(host: UpstreamHost): UpstreamPool {
     const limits = this.config.connectionPool ?? {};
     const connectTimeoutMs = limits.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     const http2 = this.config.protocol === 'http2' || this.config.protocol === 'grpc';
+    // HTTP/2 and gRPC: h2 to the host whatever the transport; plaintext is h2c with prior knowledge.
+    if (http2)
+      return new Http2Pool({
+        hostname: host.endpoint.address,
+        port: host.endpoint.port,
+        connect: this.connector(host, connectTimeoutMs, ALPN_H2),
+        tls:
+          this.usesMeshTls(host) || this.config.tls?.mode === 'SIMPLE' || this.config.tls?.mode === 'MUTUAL',
+        maxConnections: this.maxConnections,
+        maxRequestsPerConnection: limits.maxRequestsPerConnection || undefined,
+        idleTimeoutMs: limits.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+      });
     return new Pool(`http://${host.key}`, {
       connections: Number.isFinite(this.maxConnections) ? this.maxConnections : null,
       keepAliveTimeout: limits.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
@@ -151,7 +171,7 @@ export class UpstreamCluster {
       // The proxy enforces its own timeouts (route timeout, per-try timeout); undici's would race them.
       headersTimeout: 0,
       bodyTimeout: 0,
-      allowH2: http2 || this.usesMeshTls(host),
+      allowH2: this.usesMeshTls(host),
       connect: this.connector(host, connectTimeoutMs),
     });
   }
@@ -173,7 +193,12 @@ export class UpstreamCluster {
       });
     }
     if (tls?.mode === 'SIMPLE' || tls?.mode === 'MUTUAL')
-      return simpleTlsConnector(tls.sni, tls.insecureSkipVerify === true, connectTimeoutMs);
+      return simpleTlsConnector(
+        tls.sni,
+        tls.insecureSkipVerify === true,
+        connectTimeoutMs,
+        httpAlpn === ALPN_H2 ? ALPN_H2 : MESH_ALPN_HTTP1,
+      );
     return plainConnector(connectTimeoutMs, this.sourceAddress(host));
   }
 

@@ -62,6 +62,7 @@ export function simpleTlsConnector(
   sni: string | undefined,
   skipVerify: boolean,
   connectTimeoutMs: number,
+  alpn: readonly string[] = MESH_ALPN_HTTP1,
 ): Connector {
   return (opts, callback) => {
     const socket = tlsConnect({
@@ -69,7 +70,7 @@ export function simpleTlsConnector(
       port: Number(opts.port),
       servername: sni ?? opts.hostname,
       rejectUnauthorized: !skipVerify,
-      ALPNProtocols: ['http/1.1'],
+      ALPNProtocols: [...alpn],
     });
     socket.setNoDelay(true);
     guard(socket, 'secureConnect', connectTimeoutMs, callback);
@@ -82,6 +83,8 @@ export const MESH_ALPN_HTTP: readonly string[] = ['h2', 'http/1.1'];
 export const MESH_ALPN_TCP: readonly string[] = ['weft-tcp'];
 /** An upgrade (WebSocket) between proxies: HTTP/1.1, since HTTP/2 has no Upgrade. */
 export const MESH_ALPN_HTTP1: readonly string[] = ['http/1.1'];
+/** An `http2`/`grpc` cluster's connections: h2 only, since its pool speaks nothing else. */
+export const ALPN_H2: readonly string[] = ['h2'];
 
 export function checkPeerIdentity(cert: PeerCertificate, expected: readonly string[]): Error | undefined {
   const id = peerSpiffeId(cert);
