@@ -2,16 +2,19 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { dirname, join, relative } from 'node:path';
 import { KUBERNETES_VERSION } from '../../test/cluster/versions.js';
 import { renderBundle } from './bundle.js';
+import { CHANNEL, PACKAGE_NAME } from './csv.js';
 import { bundleDir, readInputs } from './inputs.js';
 import { MANIFESTS_DIR, METADATA_DIR } from './metadata.js';
-import { BUILD_MODULE, ensureOperatorSdk, operatorSdkVersion, runOperatorSdk } from './operator-sdk.js';
+import { ensureOperatorFrameworkTools, operatorSdkVersion, runOperatorSdk } from './operator-sdk.js';
+import { validateCatalog } from './opm.js';
 import { ensureValidator, runValidator } from './validator.js';
 
 /**
  * `npm run bundle`: writes the OLM bundle (olm-bundle/manifests, metadata, tests, bundle.Dockerfile)
  * from crds/ and cdk8s/. `-- --check` writes nothing and fails when any file is stale or left over,
  * so CI catches a CRD, sample or RBAC change without a regenerated bundle. `-- validate` runs the
- * operator-sdk's `bundle validate` and a cross-check on the committed bundle (ADR 0010).
+ * operator-sdk's `bundle validate`, a cross-check and opm's catalog validation on the committed
+ * bundle (ADR 0010).
  */
 
 /** Directories wholly owned by the generator: any file in them it did not write is stale. */
@@ -66,8 +69,9 @@ const defaultK8sVersion = (): string => KUBERNETES_VERSION.replace(/^v/, '').spl
 
 /**
  * `-- validate`: operator-sdk's own `bundle validate` (the check; warnings fail except its one
- * known false positive), then the operator-framework/api v0.45.0 cross-check (strict). Both run,
- * so one run shows every finding; either failing fails the command. ADR 0010.
+ * known false positive), the operator-framework/api v0.45.0 cross-check (strict), and opm's
+ * validation of a file-based catalog rendered from the bundle. All three run, so one run shows
+ * every finding; any failing fails the command. ADR 0010.
  */
 async function validate(args: readonly string[]): Promise<number> {
   const unknown = args.filter((a) => !a.startsWith('--k8s-version='));
@@ -80,18 +84,21 @@ async function validate(args: readonly string[]): Promise<number> {
   const flag = args.find((a) => a.startsWith('--k8s-version='));
   const k8sVersion = flag ? flag.slice('--k8s-version='.length) : defaultK8sVersion();
   const log = (line: string): void => console.log(line);
+  const tools = await ensureOperatorFrameworkTools(log);
 
-  log(
-    `== operator-sdk ${operatorSdkVersion(readFileSync(join(BUILD_MODULE, 'go.mod'), 'utf8'))}, Kubernetes ${k8sVersion}`,
-  );
-  const sdk = runOperatorSdk(await ensureOperatorSdk(log), k8sVersion, log);
+  log(`\n== operator-sdk ${operatorSdkVersion()} bundle validate, Kubernetes ${k8sVersion}`);
+  const sdk = runOperatorSdk(tools.operatorSdk, k8sVersion, log);
   for (const note of sdk.notes) log(`  ${note}`);
   log(sdk.passed ? 'operator-sdk: passed' : 'operator-sdk: FAILED');
 
   log(`\n== cross-check: operator-framework/api v0.45.0 validators (olm-bundle/validate), strict`);
-  const crossCheck = runValidator(ensureValidator(log), bundleDir, k8sVersion);
-  log(crossCheck === 0 ? 'cross-check: passed' : 'cross-check: FAILED');
-  return sdk.passed && crossCheck === 0 ? 0 : 1;
+  const crossCheck = runValidator(ensureValidator(log), bundleDir, k8sVersion) === 0;
+  log(crossCheck ? 'cross-check: passed' : 'cross-check: FAILED');
+
+  log(`\n== opm: a file-based catalog rendered from the bundle`);
+  const catalog = validateCatalog(tools.opm, PACKAGE_NAME, CHANNEL, log);
+  log(catalog ? 'opm validate: passed' : 'opm validate: FAILED');
+  return sdk.passed && crossCheck && catalog ? 0 : 1;
 }
 
 async function main(args: readonly string[]): Promise<number> {

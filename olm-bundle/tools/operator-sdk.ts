@@ -6,51 +6,72 @@ import { bundleDir, repoDir } from './inputs.js';
 import { toolsCacheDir } from './validator.js';
 
 /**
- * operator-sdk, built from its Go module as the local cluster's binaries are (ADR 0010).
- * olm-bundle/operator-sdk is a module whose only content is a blank import of operator-sdk's
- * command; its committed go.mod and go.sum pin every module it is built from, so `go build
- * -mod=readonly` needs nothing but Go and the module proxy, and builds the same program on every
- * machine. The binary is cached outside the repository, one per version and per hash of the build
- * module and flags, as the cluster binaries are one per Kubernetes version.
+ * operator-sdk, and opm from the operator-registry release it requires, built from their Go modules
+ * as the local cluster's binaries are (ADR 0010). olm-bundle/operator-sdk is a module whose only
+ * content is a blank import of both commands; its committed go.mod and go.sum pin every module they
+ * are built from, so `go build -mod=readonly` needs nothing but Go and the module proxy, and builds
+ * the same programs on every machine. They are cached outside the repository, in one directory per
+ * operator-sdk version and hash of the build module and flags, as the cluster binaries are cached
+ * per Kubernetes version.
  */
 export const BUILD_MODULE = join(bundleDir, 'operator-sdk');
 const BUILD_FILES = ['go.mod', 'go.sum', 'tools.go'];
-const MAIN_PACKAGE = 'github.com/operator-framework/operator-sdk/cmd/operator-sdk';
-/** operator-sdk's Makefile builds with this tag: containers/image then needs no gpgme (cgo). */
+const SDK_MODULE = 'github.com/operator-framework/operator-sdk';
+const REGISTRY_MODULE = 'github.com/operator-framework/operator-registry';
+const COMMANDS = { operatorSdk: `${SDK_MODULE}/cmd/operator-sdk`, opm: `${REGISTRY_MODULE}/cmd/opm` };
+/** Both Makefiles build with this tag: containers/image then needs no gpgme (cgo). */
 const BUILD_TAGS = 'containers_image_openpgp';
 
-/** The operator-sdk version the build module requires, e.g. `v1.42.2`. */
-export function operatorSdkVersion(goMod: string): string {
-  const m = /^\s*(?:require\s+)?github\.com\/operator-framework\/operator-sdk\s+(v\S+)/m.exec(goMod);
-  if (!m?.[1])
-    throw new Error(
-      `${join(BUILD_MODULE, 'go.mod')} does not require github.com/operator-framework/operator-sdk`,
-    );
+export interface OperatorFrameworkTools {
+  operatorSdk: string;
+  opm: string;
+}
+
+/** The version of `module` that go.mod requires, e.g. `v1.42.2`. */
+export function requiredVersion(goMod: string, module: string): string {
+  const escaped = module.replace(/[.]/g, '\\.');
+  const m = new RegExp(`^\\s*(?:require\\s+)?${escaped}\\s+(v\\S+)`, 'm').exec(goMod);
+  if (!m?.[1]) throw new Error(`${join(BUILD_MODULE, 'go.mod')} does not require ${module}`);
   return m[1];
 }
 
+const readGoMod = (): string => readFileSync(join(BUILD_MODULE, 'go.mod'), 'utf8');
+
+/** The operator-sdk version the build module requires, e.g. `v1.42.2`. */
+export const operatorSdkVersion = (goMod: string = readGoMod()): string => requiredVersion(goMod, SDK_MODULE);
+
 /** `go build` arguments after `build`, without `-o`: part of the cache key. */
-function buildFlags(version: string): string[] {
-  // The version variables operator-sdk's Makefile sets (`operator-sdk version`; ImageVersion is the
-  // tag of the scorecard images it runs). GitCommit and KubernetesVersion come from its git checkout
-  // and Makefile, which a module build does not have, and stay "unknown".
-  const pkg = 'github.com/operator-framework/operator-sdk/internal/version';
+function buildFlags(goMod: string): string[] {
+  // The version variables the two Makefiles set (`operator-sdk version`, `opm version`; operator-sdk's
+  // ImageVersion is the tag of the scorecard images it runs). Commits, build dates and operator-sdk's
+  // KubernetesVersion come from git checkouts and Makefiles, which a module build does not have.
+  const sdk = `${SDK_MODULE}/internal/version`;
+  const sdkVersion = operatorSdkVersion(goMod);
   const ldflags = [
     '-s',
     '-w',
-    ...['Version', 'GitVersion', 'ImageVersion'].map((v) => `-X ${pkg}.${v}=${version}`),
+    ...['Version', 'GitVersion', 'ImageVersion'].map((v) => `-X ${sdk}.${v}=${sdkVersion}`),
+    `-X ${REGISTRY_MODULE}/cmd/opm/version.opmVersion=${requiredVersion(goMod, REGISTRY_MODULE)}`,
   ];
   return ['-mod=readonly', '-trimpath', '-tags', BUILD_TAGS, '-ldflags', ldflags.join(' ')];
 }
 
-export function operatorSdkBinary(): string {
-  const goMod = readFileSync(join(BUILD_MODULE, 'go.mod'), 'utf8');
-  const version = operatorSdkVersion(goMod);
+/** The cache directory of the current build module: `operator-sdk-<version>-<hash>`. */
+export function operatorFrameworkToolsDir(): string {
+  const goMod = readGoMod();
   const hash = createHash('sha256');
   for (const f of BUILD_FILES) hash.update(readFileSync(join(BUILD_MODULE, f)));
-  hash.update(JSON.stringify(buildFlags(version)));
-  return join(toolsCacheDir(), `operator-sdk-${version}-${hash.digest('hex').slice(0, 12)}`, 'operator-sdk');
+  hash.update(JSON.stringify(buildFlags(goMod)));
+  return join(
+    toolsCacheDir(),
+    `operator-sdk-${operatorSdkVersion(goMod)}-${hash.digest('hex').slice(0, 12)}`,
+  );
 }
+
+const toolsIn = (dir: string): OperatorFrameworkTools => ({
+  operatorSdk: join(dir, 'operator-sdk'),
+  opm: join(dir, 'opm'),
+});
 
 /** The environment of every `go` command here: no cgo, and no go.work from a parent directory. */
 const goEnv = (): NodeJS.ProcessEnv => ({ ...process.env, CGO_ENABLED: '0', GOWORK: 'off' });
@@ -81,33 +102,36 @@ function goAsync(
 const elapsed = (start: number): string => `${Math.round((Date.now() - start) / 1000)}s`;
 
 /**
- * The operator-sdk binary for the committed build module, built when missing. Building takes
- * minutes on a fresh machine (223 modules downloaded, about 1,700 packages compiled), so progress
- * is printed: the modules as they download, then every 15 seconds the packages compiled so far.
+ * operator-sdk and opm for the committed build module, built when missing. Building takes minutes
+ * on a fresh machine (226 modules downloaded, about 1,750 packages compiled), so progress is
+ * printed: the modules as they download, then every 15 seconds the packages compiled so far.
  */
-export async function ensureOperatorSdk(log: (line: string) => void): Promise<string> {
-  const binary = operatorSdkBinary();
-  if (existsSync(binary)) return binary;
+export async function ensureOperatorFrameworkTools(
+  log: (line: string) => void,
+): Promise<OperatorFrameworkTools> {
+  const dir = operatorFrameworkToolsDir();
+  const tools = toolsIn(dir);
+  if (existsSync(tools.operatorSdk) && existsSync(tools.opm)) return tools;
   const go = spawnSync('go', ['version'], { encoding: 'utf8' });
   if (go.error || go.status !== 0) {
     throw new Error(
       `npm run bundle -- validate builds operator-sdk from its Go module with Go 1.25.7 or later, which was not found (${go.error?.message ?? go.stderr}); install Go and run again`,
     );
   }
-  const version = operatorSdkVersion(readFileSync(join(BUILD_MODULE, 'go.mod'), 'utf8'));
+  const goMod = readGoMod();
   const start = Date.now();
   log(
-    `[operator-sdk] building operator-sdk ${version} from its Go module with ${go.stdout.trim()} into ${binary}`,
+    `[operator-sdk] building operator-sdk ${operatorSdkVersion(goMod)} and opm ${requiredVersion(goMod, REGISTRY_MODULE)} from their Go modules with ${go.stdout.trim()} into ${dir}`,
   );
   log(
-    '[operator-sdk] once per version; on a fresh machine about 3 minutes on 2 cores (modules downloaded from the Go module proxy, then compiled)',
+    '[operator-sdk] once per version; on a fresh machine about 3.5 minutes on 2 cores (modules downloaded from the Go module proxy, then compiled)',
   );
 
   // Step 1: load the package graph. This downloads the modules the build needs and tells how many
   // packages there are, so step 2 can say how far it has got.
   let downloads = 0;
   const listed = await goAsync(
-    ['list', '-deps', '-mod=readonly', '-tags', BUILD_TAGS, MAIN_PACKAGE],
+    ['list', '-deps', '-mod=readonly', '-tags', BUILD_TAGS, COMMANDS.operatorSdk, COMMANDS.opm],
     (line) => {
       if (line.startsWith('go: downloading ')) {
         downloads += 1;
@@ -122,10 +146,11 @@ export async function ensureOperatorSdk(log: (line: string) => void): Promise<st
     `[operator-sdk] ${elapsed(start)}: modules ready (${downloads} downloaded); compiling up to ${packages} packages (fewer when Go's build cache has some)`,
   );
 
-  // Step 2: build beside the final path, then rename, so a concurrent run never executes a
-  // half-written binary. `-v` names each package as it is compiled: the progress count.
-  mkdirSync(join(binary, '..'), { recursive: true });
-  const partial = `${binary}.${process.pid}.partial`;
+  // Step 2: build into a directory beside the final one, then rename it, so a concurrent run never
+  // executes a half-written binary. `-v` names each package as it is compiled: the progress count.
+  mkdirSync(toolsCacheDir(), { recursive: true });
+  const partial = `${dir}.${process.pid}.partial`;
+  rmSync(partial, { recursive: true, force: true });
   let compiled = 0;
   const ticker = setInterval(
     () => log(`[operator-sdk] ${elapsed(start)}: ${compiled} of up to ${packages} packages compiled...`),
@@ -133,26 +158,27 @@ export async function ensureOperatorSdk(log: (line: string) => void): Promise<st
   );
   try {
     const built = await goAsync(
-      ['build', '-v', ...buildFlags(version), '-o', partial, MAIN_PACKAGE],
+      ['build', '-v', ...buildFlags(goMod), '-o', `${partial}/`, COMMANDS.operatorSdk, COMMANDS.opm],
       (line) => {
         // -v prints bare import paths; anything else (a compiler error, a download) is shown as is.
         if (/^[\w.~/-]+$/.test(line)) compiled += 1;
         else log(line);
       },
     );
-    if (built.code !== 0 || !existsSync(partial))
-      throw new Error(
-        `go build of ${MAIN_PACKAGE} in ${BUILD_MODULE} failed (exit ${built.code}); see its output above`,
-      );
-  } catch (err) {
-    rmSync(partial, { force: true });
-    throw err;
+    const made = toolsIn(partial);
+    if (built.code !== 0 || !existsSync(made.operatorSdk) || !existsSync(made.opm))
+      throw new Error(`go build in ${BUILD_MODULE} failed (exit ${built.code}); see its output above`);
+    // A concurrent run may have finished first: keep its complete directory.
+    if (!existsSync(tools.operatorSdk) || !existsSync(tools.opm)) {
+      rmSync(dir, { recursive: true, force: true });
+      renameSync(partial, dir);
+    }
   } finally {
     clearInterval(ticker);
+    rmSync(partial, { recursive: true, force: true });
   }
-  renameSync(partial, binary);
   log(`[operator-sdk] built in ${elapsed(start)} (${compiled} packages compiled)`);
-  return binary;
+  return tools;
 }
 
 /** One line of operator-sdk's output: logrus's text format, as written to a pipe. */
