@@ -18,7 +18,7 @@ import { removeLeftoverMeshes, testMesh } from '../helpers/mesh.js';
 import { startOperator, type RunningOperator } from '../helpers/operator.js';
 import { PushTestClient } from '../helpers/push-client.js';
 import { waitUntil } from '../helpers/wait.js';
-import { weftctl } from '../helpers/weftctl.js';
+import { weftctl, writeUnreachableKubeconfig } from '../helpers/weftctl.js';
 
 /**
  * weftctl install, check and uninstall against the real local cluster. kwok plays the kubelet, so
@@ -123,19 +123,7 @@ describe('weftctl install, check and uninstall', () => {
 
   it('check says which cluster it cannot reach, and exits 3', async () => {
     const file = join(weftDir, `weftctl-install-${id}-unreachable.kubeconfig`);
-    writeFileSync(
-      file,
-      stringify({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [
-          { name: 'gone', cluster: { server: 'https://127.0.0.1:1', 'insecure-skip-tls-verify': true } },
-        ],
-        users: [{ name: 'u', user: { token: 't' } }],
-        contexts: [{ name: 'gone', context: { cluster: 'gone', user: 'u' } }],
-        'current-context': 'gone',
-      }),
-    );
+    writeUnreachableKubeconfig(file);
     const res = await weftctl(['check', '--kubeconfig', file]);
     rmSync(file, { force: true });
     assert.equal(res.status, 3, res.stdout + res.stderr);

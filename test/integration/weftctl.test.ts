@@ -19,7 +19,7 @@ import { MeshClient, removeLeftoverMeshes, testMesh } from '../helpers/mesh.js';
 import { installCrds, startOperator, type RunningOperator } from '../helpers/operator.js';
 import { PushTestClient } from '../helpers/push-client.js';
 import { waitUntil } from '../helpers/wait.js';
-import { weftctl } from '../helpers/weftctl.js';
+import { weftctl, writeUnreachableKubeconfig } from '../helpers/weftctl.js';
 
 /**
  * weftctl against the real local cluster: the install it generates brings up the operator (kwok runs
@@ -139,19 +139,7 @@ describe('weftctl', () => {
 
   it('analyze says which cluster it cannot reach, and exits 3', async () => {
     const file = join(weftDir, `weftctl-it-${id}-unreachable.kubeconfig`);
-    writeFileSync(
-      file,
-      stringify({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [
-          { name: 'gone', cluster: { server: 'https://127.0.0.1:1', 'insecure-skip-tls-verify': true } },
-        ],
-        users: [{ name: 'u', user: { token: 't' } }],
-        contexts: [{ name: 'gone', context: { cluster: 'gone', user: 'u' } }],
-        'current-context': 'gone',
-      }),
-    );
+    writeUnreachableKubeconfig(file);
     const res = await weftctl(['analyze', '--cluster', '--kubeconfig', file]);
     rmSync(file, { force: true });
     assert.equal(res.status, 3);

@@ -8,7 +8,7 @@ import type { Io } from '../io.js';
 import { installObjects, type InstallObjects } from '../install/objects.js';
 import { readMeshFile } from '../install/mesh-file.js';
 import { ClusterWriter, describeObject, summariseOutcomes, type ApplyOutcome } from '../kube/apply.js';
-import { progressTo, type Progress } from '../kube/progress.js';
+import { progressTo, type ClusterStep } from '../kube/progress.js';
 import { crdEstablished, deploymentReadiness, meshReadiness } from '../kube/readiness.js';
 import { waitFor } from '../kube/wait.js';
 import { weftVersion } from '../package-info.js';
@@ -20,12 +20,6 @@ export interface InstallCommand {
   readonly wait: boolean;
   readonly timeoutMs: number;
   readonly kubeconfig?: string;
-}
-
-interface Step {
-  readonly writer: ClusterWriter;
-  readonly progress: Progress;
-  readonly timeoutMs: number;
 }
 
 async function applyAll(
@@ -56,7 +50,7 @@ async function refuseForeignCrds(writer: ClusterWriter, objects: InstallObjects)
 }
 
 async function installCrds(
-  step: Step,
+  step: ClusterStep,
   objects: InstallObjects,
   kc: ReturnType<typeof loadKubeConfig>,
 ): Promise<ApplyOutcome[]> {
@@ -85,7 +79,7 @@ async function installCrds(
   return outcomes;
 }
 
-async function waitForOperator(step: Step, objects: InstallObjects): Promise<void> {
+async function waitForOperator(step: ClusterStep, objects: InstallObjects): Promise<void> {
   const { namespace, name } = objects.deployment;
   const what = `deployment ${namespace}/${name}`;
   let last = { available: false, ready: 0, replicas: 1 };
@@ -110,7 +104,7 @@ async function waitForOperator(step: Step, objects: InstallObjects): Promise<voi
 }
 
 async function installMeshes(
-  step: Step,
+  step: ClusterStep,
   meshes: readonly (Mesh & KubernetesObject)[],
   wait: boolean,
 ): Promise<ApplyOutcome[]> {
@@ -157,7 +151,7 @@ export async function install(command: InstallCommand, io: Io): Promise<ExitCode
   const meshes = command.meshFile ? readMeshFile(command.meshFile) : [];
   const objects = installObjects({ version, namespace: command.namespace, image: command.image });
   const kc = loadKubeConfig(command.kubeconfig);
-  const step: Step = {
+  const step: ClusterStep = {
     writer: new ClusterWriter(kc),
     progress: progressTo(io),
     timeoutMs: command.timeoutMs,

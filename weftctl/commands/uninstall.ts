@@ -9,7 +9,7 @@ import { takeInventory, uninstallRefusal } from '../install/inventory.js';
 import { installObjects, PROTECTED_NAMESPACES } from '../install/objects.js';
 import { ClusterWriter, describeObject } from '../kube/apply.js';
 import { apiFailure } from '../kube/errors.js';
-import { progressTo, type Progress } from '../kube/progress.js';
+import { progressTo, type ClusterStep } from '../kube/progress.js';
 import { waitFor } from '../kube/wait.js';
 import { weftVersion } from '../package-info.js';
 
@@ -22,14 +22,13 @@ export interface UninstallCommand {
   readonly kubeconfig?: string;
 }
 
-interface Step {
-  readonly writer: ClusterWriter;
-  readonly progress: Progress;
-  readonly timeoutMs: number;
-}
-
 /** Deletes `o` and waits until the API server no longer has it (finalizers, namespace contents). */
-async function deleteAndWait(step: Step, o: KubernetesObject, why: string, hint: string): Promise<void> {
+async function deleteAndWait(
+  step: ClusterStep,
+  o: KubernetesObject,
+  why: string,
+  hint: string,
+): Promise<void> {
   if (!(await step.writer.delete(o))) return;
   await waitFor(
     `${describeObject(o)} to be deleted`,
@@ -47,7 +46,7 @@ async function deleteAndWait(step: Step, o: KubernetesObject, why: string, hint:
  * control plane that is going away they would block pods and Weft resources); the garbage collector
  * removes the other children through their owner references.
  */
-async function forceMeshDeletion(step: Step, mesh: KubernetesObject): Promise<void> {
+async function forceMeshDeletion(step: ClusterStep, mesh: KubernetesObject): Promise<void> {
   try {
     await step.writer.api.patch(
       {
@@ -78,7 +77,7 @@ async function forceMeshDeletion(step: Step, mesh: KubernetesObject): Promise<vo
 }
 
 async function deleteMeshes(
-  step: Step,
+  step: ClusterStep,
   meshes: readonly KubernetesObject[],
   force: boolean,
   operatorNamespace: string,
@@ -107,7 +106,7 @@ async function deleteMeshes(
  * Waits for the Mesh's install namespace to go, when it is the Mesh's own child (labelled with its
  * name): never deletes it here, since a Mesh that stood aside never owned the namespace it names.
  */
-async function waitForMeshNamespace(step: Step, mesh: KubernetesObject): Promise<void> {
+async function waitForMeshNamespace(step: ClusterStep, mesh: KubernetesObject): Promise<void> {
   const name = (mesh as Mesh).spec?.namespace ?? 'weft-system';
   const namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name } };
   const live = await step.writer.read(namespace);
@@ -124,7 +123,7 @@ async function waitForMeshNamespace(step: Step, mesh: KubernetesObject): Promise
   step.progress.done(`namespace ${name} deleted`);
 }
 
-async function deleteOperator(step: Step, operator: readonly KubernetesObject[]): Promise<void> {
+async function deleteOperator(step: ClusterStep, operator: readonly KubernetesObject[]): Promise<void> {
   const [namespaces, others] = [
     operator.filter((o) => o.kind === 'Namespace'),
     operator.filter((o) => o.kind !== 'Namespace').reverse(),
@@ -147,7 +146,7 @@ async function deleteOperator(step: Step, operator: readonly KubernetesObject[])
   }
 }
 
-async function deleteCrds(step: Step, crds: readonly KubernetesObject[]): Promise<void> {
+async function deleteCrds(step: ClusterStep, crds: readonly KubernetesObject[]): Promise<void> {
   for (const crd of crds) await step.writer.delete(crd);
   await waitFor(
     'the Weft CRDs to be deleted',
@@ -173,7 +172,7 @@ async function deleteCrds(step: Step, crds: readonly KubernetesObject[]): Promis
 export async function uninstall(command: UninstallCommand, io: Io): Promise<ExitCode> {
   const kc: KubeConfig = loadKubeConfig(command.kubeconfig);
   const writer = new ClusterWriter(kc);
-  const step: Step = { writer, progress: progressTo(io), timeoutMs: command.timeoutMs };
+  const step: ClusterStep = { writer, progress: progressTo(io), timeoutMs: command.timeoutMs };
   const objects = installObjects({ version: weftVersion(), namespace: command.namespace });
   const inventory = await takeInventory(kc, writer, objects);
   if (inventory.foreignCrds.length > 0)

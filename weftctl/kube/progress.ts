@@ -1,4 +1,5 @@
 import type { Io } from '../io.js';
+import type { ClusterWriter } from './apply.js';
 
 /**
  * Progress of a long command (install, uninstall) on standard output, one line per step as linkerd
@@ -18,4 +19,11 @@ export function progressTo(io: Io): Progress {
     warn: (text) => io.out(`‼ ${text}`),
     say: (text) => io.out(text),
   };
+}
+
+/** What a long install or uninstall step needs: where it writes, how it reports, how long it may wait. */
+export interface ClusterStep {
+  readonly writer: ClusterWriter;
+  readonly progress: Progress;
+  readonly timeoutMs: number;
 }
