@@ -10,7 +10,7 @@ export const MANIFESTS_DIR = 'manifests/';
 export const METADATA_DIR = 'metadata/';
 export const SCORECARD_DIR = 'tests/scorecard/';
 /** The scorecard-test image of the operator-sdk release whose conventions this bundle follows. */
-export const SCORECARD_IMAGE = 'quay.io/operator-framework/scorecard-test:v1.42.0';
+export const SCORECARD_IMAGE = 'quay.io/operator-framework/scorecard-test:v1.42.2';
 
 /** The core bundle annotations, then the ones pointing at the scorecard tests, as operator-sdk orders them. */
 export function bundleAnnotations(): { core: [string, string][]; testing: [string, string][] } {
