@@ -16,6 +16,9 @@ export interface DownstreamRequest extends Readable {
 export interface DownstreamResponse {
   readonly headersSent: boolean;
   readonly writableEnded: boolean;
+  /** With setHeader: a head sent by the first write or end (a trailers-only gRPC response). */
+  statusCode: number;
+  setHeader(name: string, value: string | string[]): unknown;
   writeHead(status: number, headers?: OutgoingHttpHeaders): unknown;
   write(chunk: Buffer): boolean;
   end(chunk?: string | Buffer): unknown;

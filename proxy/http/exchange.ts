@@ -4,6 +4,7 @@ import type { CompiledRetryPolicy } from '../resilience/retry-policy.js';
 import type { UpstreamCluster } from '../upstream/cluster.js';
 import type { UpstreamHost } from '../upstream/host.js';
 import type { DownstreamRequest, DownstreamResponse } from './downstream.js';
+import { isGrpcRequest, sendLocalReply, setResponseHead } from './grpc.js';
 import { downstreamResponseHeaders, type HeaderMap } from './headers.js';
 import { classifyUpstreamError, ResponseFlag, type UpstreamErrorKind } from './outcome.js';
 
@@ -33,6 +34,8 @@ export interface ExchangeResult {
   grpcStatus: string | undefined;
   upstreamServiceTimeMs: number;
 }
+
+const TEXT_PLAIN = { 'content-type': 'text/plain' };
 
 class RetryAbort extends Error {}
 class TimeoutAbort extends Error {}
@@ -181,7 +184,9 @@ export class UpstreamExchange {
     if (typeof grpc === 'string') this.result.grpcStatus = grpc;
     downstreamResponseHeaders(headers);
     this.spec.editResponseHeaders?.(headers);
-    this.res.writeHead(status, headers);
+    // grpc-status in the headers: a gRPC trailers-only response, which must stay one downstream.
+    if (typeof grpc === 'string') setResponseHead(this.res, status, headers);
+    else this.res.writeHead(status, headers);
   }
 
   complete(trailers: IncomingHttpHeaders): void {
@@ -213,12 +218,15 @@ export class UpstreamExchange {
 
   private localReply(status: number, flags: string, body: string): void {
     if (this.finished) return;
-    if (!this.res.headersSent) {
-      this.res.writeHead(status, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
-      this.res.end(body);
+    if (this.res.headersSent) {
+      this.result.responseBytes = Buffer.byteLength(body);
+      return this.finish(status, flags);
     }
-    this.result.responseBytes = Buffer.byteLength(body);
-    this.finish(status, flags);
+    const grpc = isGrpcRequest(this.spec.headers);
+    const sent = sendLocalReply(this.res, grpc, status, body, TEXT_PLAIN);
+    this.result.responseBytes = sent.bytes;
+    this.result.grpcStatus = sent.grpcStatus;
+    this.finish(sent.status, flags);
   }
 
   private finish(status: number, flags: string): void {

@@ -17,6 +17,7 @@ import {
   type WithConnection,
 } from './downstream.js';
 import { UpstreamExchange, type ExchangeResult } from './exchange.js';
+import { isGrpcRequest, sendLocalReply } from './grpc.js';
 import {
   appendForwardedFor,
   headerValue,
@@ -367,17 +368,15 @@ class RequestContext {
 
   private reply(status: number, headers: Record<string, string>, body: string, flags: string): void {
     this.req.resume();
-    const bytes = Buffer.byteLength(body);
-    this.res.writeHead(status, { ...headers, 'content-length': String(bytes) });
-    this.res.end(body);
+    const sent = sendLocalReply(this.res, isGrpcRequest(this.req.headers), status, body, headers);
     this.finished(
       {
-        status,
+        status: sent.status,
         flags,
         upstreamHost: undefined,
         attempts: 0,
-        responseBytes: bytes,
-        grpcStatus: headers['grpc-status'],
+        responseBytes: sent.bytes,
+        grpcStatus: sent.grpcStatus,
         upstreamServiceTimeMs: 0,
       },
       ResponseFlag.none,
