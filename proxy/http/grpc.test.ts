@@ -1,13 +1,8 @@
 import assert from 'node:assert/strict';
-import {
-  connect,
-  constants,
-  createServer,
-  type Http2ServerResponse,
-  type IncomingHttpHeaders,
-} from 'node:http2';
+import { connect, constants, createServer, type IncomingHttpHeaders } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
+import type { DownstreamResponse } from './downstream.js';
 import {
   encodeGrpcMessage,
   grpcLocalReplyHeaders,
@@ -18,9 +13,10 @@ import {
 
 /** One request to a real HTTP/2 server whose handler is `answer`; returns the response head and its END_STREAM flag. */
 async function roundTrip(
-  answer: (res: Http2ServerResponse) => void,
+  answer: (res: DownstreamResponse) => void,
 ): Promise<{ headers: IncomingHttpHeaders; endStream: boolean; body: string }> {
-  const server = createServer((_req, res) => answer(res));
+  // As the listeners hand Node's compatibility response to the proxy (http-servers.ts).
+  const server = createServer((_req, res) => answer(res as unknown as DownstreamResponse));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const session = connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
   try {
