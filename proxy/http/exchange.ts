@@ -3,6 +3,7 @@ import type { Dispatcher } from 'undici';
 import type { CompiledRetryPolicy } from '../resilience/retry-policy.js';
 import type { UpstreamCluster } from '../upstream/cluster.js';
 import type { UpstreamHost } from '../upstream/host.js';
+import type { BodyRecorder } from './body-recorder.js';
 import type { DownstreamRequest, DownstreamResponse } from './downstream.js';
 import { isGrpcRequest, sendLocalReply, setResponseHead } from './grpc.js';
 import { downstreamResponseHeaders, type HeaderMap } from './headers.js';
@@ -14,8 +15,10 @@ export interface ExchangeSpec {
   readonly method: string;
   readonly path: string;
   readonly headers: HeaderMap;
-  /** A buffered body can be replayed for a retry; a streamed one cannot. */
+  /** A buffered body can be replayed for a retry; a streamed one only through `recorded`. */
   readonly body: Buffer | DownstreamRequest | null;
+  /** The copy of a streamed body (one without a length): a retry replays it once the body ended. */
+  readonly recorded?: BodyRecorder | undefined;
   readonly retry: CompiledRetryPolicy;
   /** Route timeout over all attempts; 0 disables it (Istio's default for HTTP). */
   readonly timeoutMs: number;
@@ -54,6 +57,8 @@ export class UpstreamExchange {
   private timedOut = false;
   private finished = false;
   private retried = false;
+  /** What the next attempt sends: the spec's body, or the recorded copy of a streamed one. */
+  private body: Buffer | DownstreamRequest | null;
   private readonly startedAt = performance.now();
   readonly result: ExchangeResult = {
     status: 0,
@@ -69,7 +74,9 @@ export class UpstreamExchange {
     readonly spec: ExchangeSpec,
     readonly res: DownstreamResponse,
     private readonly done: (result: ExchangeResult) => void,
-  ) {}
+  ) {
+    this.body = spec.body;
+  }
 
   start(): void {
     if (this.spec.timeoutMs > 0) {
@@ -105,7 +112,7 @@ export class UpstreamExchange {
     cluster
       .dispatcher(host)
       .dispatch(
-        { method: this.spec.method, path: this.spec.path, headers: this.spec.headers, body: this.spec.body },
+        { method: this.spec.method, path: this.spec.path, headers: this.spec.headers, body: this.body },
         handler,
       );
   }
@@ -122,12 +129,14 @@ export class UpstreamExchange {
   private takeRetry(): boolean {
     const { spec } = this;
     if (this.timedOut || this.attempt > spec.retry.attempts) return false;
-    if (spec.body !== null && !Buffer.isBuffer(spec.body)) return false;
+    const body = this.body === null || Buffer.isBuffer(this.body) ? this.body : spec.recorded?.replay();
+    if (body === undefined) return false;
     if (!spec.cluster.retryBudget.tryStart(spec.cluster.inflight + 1)) return false;
     if (!spec.cluster.breaker.tryStartRetry()) {
       spec.cluster.retryBudget.end();
       return false;
     }
+    this.body = body;
     return true;
   }
 

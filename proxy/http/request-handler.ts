@@ -16,6 +16,7 @@ import {
   type DownstreamResponse,
   type WithConnection,
 } from './downstream.js';
+import { BodyRecorder } from './body-recorder.js';
 import { UpstreamExchange, type ExchangeResult } from './exchange.js';
 import { isGrpcRequest, sendLocalReply } from './grpc.js';
 import {
@@ -206,7 +207,7 @@ class RequestContext {
     const upgrade = isUpgrade(this.req);
     if (upgrade) return this.tunnel(cluster, path, headers, upgrade);
     const retry = config.retryPolicies.get(route)!;
-    const start = (body: Buffer | DownstreamRequest | null): void => {
+    const start = (body: Buffer | DownstreamRequest | null, recorded?: BodyRecorder): void => {
       if (route.mirror && body !== this.req)
         mirror(config, route.mirror, this.method, path, headers, body as Buffer | null);
       this.exchange = new UpstreamExchange(
@@ -216,6 +217,7 @@ class RequestContext {
           path,
           headers,
           body,
+          recorded,
           retry,
           timeoutMs: route.timeoutMs ?? 0,
           hashKey: hashKeyFor(cluster.config.loadBalancer, {
@@ -279,7 +281,10 @@ class RequestContext {
   }
 
   /** Buffers a small body (replayable for retries and mirrors); streams anything else. */
-  private readBody(wantReplay: boolean, start: (body: Buffer | DownstreamRequest | null) => void): void {
+  private readBody(
+    wantReplay: boolean,
+    start: (body: Buffer | DownstreamRequest | null, recorded?: BodyRecorder) => void,
+  ): void {
     const length = Number(headerValue(this.req.headers['content-length']) ?? 0);
     const h2 = (this.req as { stream?: { endAfterHeaders?: boolean } }).stream;
     const hasBody = h2
@@ -291,12 +296,18 @@ class RequestContext {
       return start(null);
     }
     if (!wantReplay || chunked || length > REPLAYABLE_BODY_BYTES) {
-      this.req.on('data', (c: Buffer) => (this.requestBytes += c.length));
+      // Without a length (gRPC, chunked) the body streams and a copy is kept for a retry.
+      const recorded = wantReplay && chunked ? new BodyRecorder(REPLAYABLE_BODY_BYTES) : undefined;
+      this.req.on('data', (c: Buffer) => {
+        this.requestBytes += c.length;
+        recorded?.add(c);
+      });
+      if (recorded) this.req.once('end', () => recorded.end());
       // A 'data' listener switches the body to flowing: chunks arriving before the upstream
       // connection reads the body would be emitted to this counter only, and lost. The exchange
       // resumes it when it starts sending.
       this.req.pause();
-      return start(this.req);
+      return start(this.req, recorded);
     }
     const chunks: Buffer[] = [];
     this.req.on('data', (c: Buffer) => {

@@ -1,0 +1,296 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import type { ProxyConfig } from '../../proxy/config/generated/proxy-config.js';
+import { metricReaches as waitForMetric } from '../helpers/prometheus.js';
+import {
+  inboundConfig,
+  outboundConfig,
+  route,
+  scrape,
+  SERVICE,
+  SERVICE_PORT,
+  startTestProxy,
+  TestMeshPki,
+  type TestProxy,
+} from '../helpers/proxy.js';
+import { waitUntil } from '../helpers/wait.js';
+
+const SVC_ID = 'spiffe://cluster.local/ns/default/sa/svc';
+const CLIENT_ID = 'spiffe://cluster.local/ns/default/sa/client';
+const SVC_CLUSTER = `outbound|${SERVICE_PORT}||${SERVICE}`;
+const EMPTY_CLUSTER = `outbound|${SERVICE_PORT}|empty|${SERVICE}`;
+
+/** Messages are plain UTF-8 strings: a hand-written service definition, no .proto files. */
+const text = {
+  requestSerialize: (s: string): Buffer => Buffer.from(s),
+  requestDeserialize: (b: Buffer): string => b.toString(),
+  responseSerialize: (s: string): Buffer => Buffer.from(s),
+  responseDeserialize: (b: Buffer): string => b.toString(),
+};
+const unary = (path: string) => ({ path, requestStream: false, responseStream: false, ...text });
+const serverStream = (path: string) => ({ path, requestStream: false, responseStream: true, ...text });
+
+const EchoService = {
+  /** "hello <name>", with trailer metadata naming the server. */
+  say: unary('/weft.test.Echo/Say'),
+  /** Streams 1..n. */
+  count: serverStream('/weft.test.Echo/Count'),
+  /** UNAVAILABLE, trailers-only, for the first two calls with a given key; then OK. */
+  flaky: unary('/weft.test.Echo/Flaky'),
+  /** One message, then UNAVAILABLE in the trailers. */
+  breakMidStream: serverStream('/weft.test.Echo/BreakMidStream'),
+  /** Never answers: the caller's deadline ends it. */
+  hang: unary('/weft.test.Echo/Hang'),
+} satisfies grpc.ServiceDefinition;
+
+/** What the gRPC server saw, for assertions made at the server. */
+interface ServerLog {
+  calls: Map<string, number>;
+  hangDeadline: number | undefined;
+  hangCancelled: boolean;
+}
+
+async function startGrpcServer(log: ServerLog): Promise<{ port: number; server: grpc.Server }> {
+  const server = new grpc.Server();
+  const count = (key: string): number => {
+    const n = (log.calls.get(key) ?? 0) + 1;
+    log.calls.set(key, n);
+    return n;
+  };
+  server.addService(EchoService, {
+    say: (call: grpc.ServerUnaryCall<string, string>, done: grpc.sendUnaryData<string>) => {
+      count(`say ${call.request}`);
+      const trailer = new grpc.Metadata();
+      trailer.set('x-served-by', 'svc');
+      done(null, `hello ${call.request}`, trailer);
+    },
+    count: (call: grpc.ServerWritableStream<string, string>) => {
+      count('count');
+      for (let i = 1; i <= Number(call.request); i++) call.write(String(i));
+      call.end();
+    },
+    flaky: (call: grpc.ServerUnaryCall<string, string>, done: grpc.sendUnaryData<string>) => {
+      if (count(`flaky ${call.request}`) <= 2)
+        return done({ code: grpc.status.UNAVAILABLE, details: 'warming up' });
+      done(null, 'finally');
+    },
+    breakMidStream: (call: grpc.ServerWritableStream<string, string>) => {
+      count('break');
+      call.write('first');
+      call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'broke after data' });
+    },
+    hang: (call: grpc.ServerUnaryCall<string, string>) => {
+      count('hang');
+      const deadline = call.getDeadline();
+      log.hangDeadline = deadline instanceof Date ? deadline.getTime() : deadline;
+      call.on('cancelled', () => (log.hangCancelled = true));
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
+  return { port, server };
+}
+
+/** The sidecar of `svc`: inbound gRPC to the app over h2c, no retries of its own (as Istio's inbound). */
+function serverSidecar(appPort: number): ProxyConfig {
+  const config = inboundConfig(appPort, 'STRICT');
+  return {
+    ...config,
+    listeners: config.listeners.map((l) => ({ ...l, protocol: 'grpc' })),
+    clusters: config.clusters.map((c) => ({ ...c, protocol: 'grpc' })),
+    routes: config.routes.map((r) => ({
+      ...r,
+      virtualHosts: r.virtualHosts.map((vh) => ({
+        ...vh,
+        routes: vh.routes.map((rt) => ({ ...rt, retry: { attempts: 0 } })),
+      })),
+    })),
+  };
+}
+
+/** The sidecar of `client`: svc's gRPC cluster over mesh mTLS (h2) to B; retries on UNAVAILABLE. */
+function clientSidecar(serverInboundPort: number): ProxyConfig {
+  const config = outboundConfig(
+    [
+      route('default/svc-empty', {
+        matches: [{ uri: { prefix: '/weft.test.Empty/' } }],
+        clusters: [{ cluster: EMPTY_CLUSTER, weight: 100 }],
+      }),
+      route('default/svc', {
+        clusters: [{ cluster: SVC_CLUSTER, weight: 100 }],
+        retry: { attempts: 2, retryOn: ['unavailable'] },
+      }),
+    ],
+    [
+      {
+        name: SVC_CLUSTER,
+        protocol: 'grpc',
+        tls: { mode: 'MESH' },
+        endpoints: [{ address: '127.0.0.1', port: serverInboundPort, identity: SVC_ID, meshTls: true }],
+      },
+      { name: EMPTY_CLUSTER, protocol: 'grpc', endpoints: [] },
+    ],
+  );
+  return { ...config, listeners: config.listeners.map((l) => ({ ...l, protocol: 'grpc' })) };
+}
+
+/** A unary call; resolves with the reply or the error, and the status the client saw (trailers included). */
+function call(
+  client: grpc.Client,
+  method: { path: string } & typeof text,
+  request: string,
+  options: grpc.CallOptions = {},
+): Promise<{ error: grpc.ServiceError | null; reply: string | undefined; status: grpc.StatusObject }> {
+  return new Promise((resolve) => {
+    let outcome: { error: grpc.ServiceError | null; reply: string | undefined } | undefined;
+    let status: grpc.StatusObject | undefined;
+    const settle = (): void => {
+      if (outcome && status) resolve({ ...outcome, status });
+    };
+    const c = client.makeUnaryRequest(
+      method.path,
+      method.requestSerialize,
+      method.responseDeserialize,
+      request,
+      new grpc.Metadata(),
+      options,
+      (error, reply) => {
+        outcome = { error, reply };
+        settle();
+      },
+    );
+    c.on('status', (s: grpc.StatusObject) => {
+      status = s;
+      settle();
+    });
+  });
+}
+
+/** A server-streaming call: the messages received, then the final status. */
+function stream(
+  client: grpc.Client,
+  method: { path: string } & typeof text,
+  request: string,
+): Promise<{ messages: string[]; status: grpc.StatusObject }> {
+  return new Promise((resolve) => {
+    const messages: string[] = [];
+    const c = client.makeServerStreamRequest(
+      method.path,
+      method.requestSerialize,
+      method.responseDeserialize,
+      request,
+      new grpc.Metadata(),
+      {},
+    );
+    c.on('data', (m: string) => messages.push(m));
+    c.on('error', () => undefined); // the final status arrives as 'status' too
+    c.on('status', (status: grpc.StatusObject) => resolve({ messages, status }));
+  });
+}
+
+describe('weft-proxy gRPC: client → proxy A → mesh mTLS (h2) → proxy B → h2c → gRPC server', () => {
+  const pki = new TestMeshPki();
+  const log: ServerLog = { calls: new Map(), hangDeadline: undefined, hangCancelled: false };
+  let app: { port: number; server: grpc.Server };
+  let a: TestProxy;
+  let b: TestProxy;
+  let client: grpc.Client;
+
+  const metricReaches = (p: TestProxy, labels: Record<string, string>, atLeast: number): Promise<void> =>
+    waitForMetric(
+      `metrics port ${p.metrics}`,
+      () => scrape(p.metrics),
+      'weft_requests_total',
+      labels,
+      atLeast,
+    );
+
+  before(async () => {
+    app = await startGrpcServer(log);
+    b = await startTestProxy(serverSidecar(app.port), { identity: pki.workload('default', 'svc') });
+    a = await startTestProxy(clientSidecar(b.inbound), { identity: pki.workload('default', 'client') });
+    // The application calls the service by name; its sidecar's outbound port stands in for capture.
+    client = new grpc.Client(`127.0.0.1:${a.outbound}`, grpc.credentials.createInsecure(), {
+      'grpc.default_authority': `svc:${SERVICE_PORT}`,
+    });
+  });
+
+  after(async () => {
+    client.close();
+    await Promise.all([a.stop(), b.stop()]);
+    app.server.forceShutdown();
+  });
+
+  it('carries a unary call, with trailer metadata reaching the client', async () => {
+    const res = await call(client, EchoService.say, 'weft');
+    assert.equal(res.error, null);
+    assert.equal(res.reply, 'hello weft');
+    assert.equal(res.status.code, grpc.status.OK);
+    assert.deepEqual(res.status.metadata.get('x-served-by'), ['svc']);
+    assert.equal(log.calls.get('say weft'), 1);
+  });
+
+  it('carries a server-streaming call, every message in order', async () => {
+    const res = await stream(client, EchoService.count, '5');
+    assert.equal(res.status.code, grpc.status.OK);
+    assert.deepEqual(res.messages, ['1', '2', '3', '4', '5']);
+  });
+
+  it('retries a trailers-only UNAVAILABLE (retryOn unavailable), counted at the server', async () => {
+    const res = await call(client, EchoService.flaky, 'retry-me');
+    assert.equal(res.error, null);
+    assert.equal(res.reply, 'finally');
+    assert.equal(log.calls.get('flaky retry-me'), 3, 'two UNAVAILABLE answers, then the retry that worked');
+  });
+
+  it('does not retry an error that comes in the trailers after data (the response had started)', async () => {
+    const res = await stream(client, EchoService.breakMidStream, 'x');
+    assert.deepEqual(res.messages, ['first']);
+    assert.equal(res.status.code, grpc.status.UNAVAILABLE);
+    assert.equal(res.status.details, 'broke after data');
+    assert.equal(log.calls.get('break'), 1);
+  });
+
+  it("ends a call at the caller's deadline, and the cancellation reaches the server", async () => {
+    const res = await call(client, EchoService.hang, 'x', { deadline: Date.now() + 500 });
+    assert.equal(res.error?.code, grpc.status.DEADLINE_EXCEEDED);
+    assert.ok(
+      log.hangDeadline !== undefined && Number.isFinite(log.hangDeadline),
+      'grpc-timeout reached the server',
+    );
+    await waitUntil('the server to see the call cancelled through both proxies', () => ({
+      done: log.hangCancelled,
+    }));
+  });
+
+  it('answers a call to a service without endpoints with a gRPC UNAVAILABLE made by the proxy', async () => {
+    const res = await call(client, { ...EchoService.say, path: '/weft.test.Empty/Say' }, 'nobody');
+    assert.equal(res.error?.code, grpc.status.UNAVAILABLE);
+    assert.equal(res.error?.details, 'no healthy upstream');
+  });
+
+  it('labels the metrics with request_protocol grpc and the gRPC status, at both proxies', async () => {
+    const common = { request_protocol: 'grpc', response_code: '200' };
+    await metricReaches(
+      b,
+      { ...common, reporter: 'destination', source_principal: CLIENT_ID, grpc_response_status: '0' },
+      1,
+    );
+    // B answered the flaky call twice with UNAVAILABLE before A's retry got OK.
+    await metricReaches(b, { ...common, reporter: 'destination', grpc_response_status: '14' }, 3);
+    await metricReaches(
+      a,
+      { ...common, reporter: 'source', destination_principal: SVC_ID, grpc_response_status: '0' },
+      1,
+    );
+    await metricReaches(
+      a,
+      { ...common, reporter: 'source', response_flags: 'UH', grpc_response_status: '14' },
+      1,
+    );
+  });
+});
