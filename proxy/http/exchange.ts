@@ -5,7 +5,7 @@ import type { UpstreamCluster } from '../upstream/cluster.js';
 import type { UpstreamHost } from '../upstream/host.js';
 import type { BodyRecorder } from './body-recorder.js';
 import type { DownstreamRequest, DownstreamResponse } from './downstream.js';
-import { isGrpcRequest, sendLocalReply, setResponseHead } from './grpc.js';
+import { grpcToHttpStatus, isGrpcRequest, sendLocalReply, setResponseHead } from './grpc.js';
 import { downstreamResponseHeaders, type HeaderMap } from './headers.js';
 import { classifyUpstreamError, ResponseFlag, type UpstreamErrorKind } from './outcome.js';
 
@@ -313,7 +313,9 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     const { cluster } = exchange.spec;
     const grpc = headers['grpc-status'];
     const grpcStatus = typeof grpc === 'string' ? Number(grpc) : undefined;
-    cluster.outlier.record(this.host, outlierOutcome(status), cluster.hosts.length);
+    // As Envoy: a trailers-only gRPC response counts as the HTTP status its grpc-status maps to.
+    const outcome = outlierOutcome(grpcStatus !== undefined ? grpcToHttpStatus(grpcStatus) : status);
+    cluster.outlier.record(this.host, outcome, cluster.hosts.length);
     if (status >= 400 || (grpcStatus !== undefined && grpcStatus !== 0)) {
       if (exchange.attemptFailed({ status, ...(grpcStatus !== undefined ? { grpcStatus } : {}) })) {
         this.abortedReason = UpstreamExchange.retryAbort();

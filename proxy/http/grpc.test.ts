@@ -6,6 +6,7 @@ import type { DownstreamResponse } from './downstream.js';
 import {
   encodeGrpcMessage,
   grpcLocalReplyHeaders,
+  grpcToHttpStatus,
   httpToGrpcStatus,
   isGrpcRequest,
   sendLocalReply,
@@ -42,6 +43,13 @@ describe('gRPC local replies', () => {
   it("maps HTTP statuses as Envoy's httpToGrpcStatus does", () => {
     const mapped = [400, 401, 403, 404, 429, 502, 503, 504, 500, 418].map(httpToGrpcStatus);
     assert.deepEqual(mapped, [13, 16, 7, 12, 14, 14, 14, 14, 2, 2]);
+  });
+
+  it("maps gRPC statuses to HTTP as Envoy's grpcToHttpStatus does (outlier detection)", () => {
+    assert.deepEqual(
+      [0, 1, 4, 7, 8, 12, 13, 14, 16, 99].map(grpcToHttpStatus),
+      [200, 499, 504, 403, 429, 501, 500, 503, 401, 500],
+    );
   });
 
   it('recognises gRPC by content type, with or without a subtype', () => {

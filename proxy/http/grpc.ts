@@ -43,6 +43,19 @@ export function httpToGrpcStatus(status: number): number {
 }
 
 /**
+ * The HTTP status a gRPC status stands for: Envoy's Grpc::Utility::grpcToHttpStatus, which its
+ * outlier detection applies to a gRPC response, so UNAVAILABLE counts as a 503. Pure.
+ */
+export function grpcToHttpStatus(grpcStatus: number): number {
+  return GRPC_TO_HTTP[grpcStatus] ?? 500;
+}
+
+/** Indexed by gRPC status: OK, CANCELLED (499, client closed), UNKNOWN, ... UNAUTHENTICATED. */
+const GRPC_TO_HTTP: readonly number[] = [
+  200, 499, 500, 400, 504, 404, 409, 403, 429, 400, 409, 400, 501, 500, 503, 500, 401,
+];
+
+/**
  * gRPC's percent-encoding of grpc-message: bytes outside printable ASCII, and `%`, as %XX of their
  * UTF-8 encoding. Pure.
  */
