@@ -152,13 +152,15 @@ export class UpstreamCluster {
     const connectTimeoutMs = limits.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     const http2 = this.config.protocol === 'http2' || this.config.protocol === 'grpc';
     // HTTP/2 and gRPC: h2 to the host whatever the transport; plaintext is h2c with prior knowledge.
-    if (http2)
+    // Between proxies (mesh mTLS) every HTTP cluster is h2 too, as Linkerd does: one multiplexed
+    // connection, trailers kept, and in the proxy bench about a third less CPU per request than
+    // undici's h2 client (which also runs one POST at a time per connection; ADR 0012).
+    if (http2 || this.usesMeshTls(host))
       return new Http2Pool({
         hostname: host.endpoint.address,
         port: host.endpoint.port,
         connect: this.connector(host, connectTimeoutMs, ALPN_H2),
-        tls:
-          this.usesMeshTls(host) || this.config.tls?.mode === 'SIMPLE' || this.config.tls?.mode === 'MUTUAL',
+        tls: this.originatesTls(host),
         maxConnections: this.maxConnections,
         maxRequestsPerConnection: limits.maxRequestsPerConnection || undefined,
         idleTimeoutMs: limits.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
@@ -171,9 +173,14 @@ export class UpstreamCluster {
       // The proxy enforces its own timeouts (route timeout, per-try timeout); undici's would race them.
       headersTimeout: 0,
       bodyTimeout: 0,
-      allowH2: this.usesMeshTls(host),
       connect: this.connector(host, connectTimeoutMs),
     });
+  }
+
+  /** Whether connections to `host` start with a TLS handshake (mesh mTLS, or DestinationRule TLS). */
+  private originatesTls(host: UpstreamHost): boolean {
+    const mode = this.config.tls?.mode;
+    return this.usesMeshTls(host) || mode === 'SIMPLE' || mode === 'MUTUAL';
   }
 
   private connector(

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import {
   constants,
+  createSecureServer,
   createServer,
+  type Http2SecureServer,
   type Http2Server,
   type IncomingHttpHeaders,
   type ServerHttp2Session,
@@ -13,7 +15,8 @@ import { after, describe, it } from 'node:test';
 import type { Dispatcher } from 'undici';
 import { waitUntil } from '../../test/helpers/wait.js';
 import { classifyUpstreamError } from '../http/outcome.js';
-import { plainConnector } from './connector.js';
+import { issueCertificate } from '../../controllers/ca/issue.js';
+import { plainConnector, simpleTlsConnector } from './connector.js';
 import { Http2Pool, type Http2PoolOptions } from './http2-pool.js';
 
 /** A real h2c server on loopback that records its sessions and streams and answers with `onStream`. */
@@ -36,8 +39,11 @@ after(async () => {
 async function startServer(
   onStream: TestServer['onStream'],
   settings: { maxConcurrentStreams?: number } = {},
+  tls?: { readonly certPem: string; readonly keyPem: string },
 ): Promise<TestServer> {
-  const server: Http2Server = createServer({ settings });
+  const server: Http2Server | Http2SecureServer = tls
+    ? createSecureServer({ settings, cert: tls.certPem, key: tls.keyPem })
+    : createServer({ settings });
   const state: TestServer = {
     port: 0,
     sessions: [],
@@ -210,6 +216,48 @@ describe('Http2Pool (h2c with prior knowledge)', () => {
     );
     assert.deepEqual(res.events, ['start', 'end']);
     assert.equal(res.chunks.join(''), 'echo one;echo two;echo three;');
+  });
+
+  it('hands the handler the response start before its body, also when HEADERS and DATA arrive together', async () => {
+    // respond() then end(body) in one tick, over TLS: both frames arrive in one record and are
+    // read together, and Node emits 'response' a tick after it has pushed the DATA.
+    const cert = issueCertificate({
+      commonName: 'localhost',
+      usage: 'server',
+      validDays: 1,
+      dnsNames: ['localhost'],
+    });
+    const server = await startServer(
+      (stream) => {
+        stream.respond({ ':status': 200, 'content-type': 'text/plain' });
+        stream.end('x'.repeat(1024));
+      },
+      {},
+      cert,
+    );
+    const p = pool(server.port, { tls: true, connect: simpleTlsConnector('localhost', true, 2_000, ['h2']) });
+    const bodyBeforeStart: number[] = [];
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => {
+        let started = false;
+        return exchange(
+          p,
+          { method: 'GET' },
+          {
+            onStart: () => (started = true),
+            onData: () => {
+              if (!started) bodyBeforeStart.push(i);
+            },
+          },
+        );
+      }),
+    );
+    assert.deepEqual(bodyBeforeStart, []);
+    for (const r of results) {
+      assert.equal(r.status, 200);
+      assert.equal(r.chunks.join('').length, 1024);
+      assert.deepEqual(r.events, ['start', 'end']);
+    }
   });
 
   it('multiplexes concurrent POSTs on one connection', async () => {

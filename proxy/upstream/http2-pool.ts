@@ -333,7 +333,8 @@ class Http2Request implements Dispatcher.DispatchController {
     this.stream = stream;
     connection.afterStart();
     stream.on('response', this.onResponse);
-    stream.on('data', this.onData);
+    // 'data' is listened to only from 'response' on: Node emits 'response' a tick late, so HEADERS
+    // and DATA read together would otherwise reach the handler body first (a crash downstream).
     stream.on('trailers', this.onTrailers);
     stream.on('end', this.onEnd);
     stream.on('error', this.onError);
@@ -351,6 +352,7 @@ class Http2Request implements Dispatcher.DispatchController {
     const status = Number(headers[':status']);
     delete headers[':status'];
     this.handler.onResponseStart?.(this, status, headers, '');
+    this.stream?.on('data', this.onData);
     // HEADERS with END_STREAM: a trailers-only response (gRPC errors). It ends here, not a tick
     // later at 'end', so the exchange sees the whole response at once.
     if ((flags & NGHTTP2_FLAG_END_STREAM) !== 0) this.complete({});
