@@ -86,6 +86,9 @@ describe('Mesh operator', () => {
       'PodDisruptionBudget/weft-control-plane',
       'Role/weft-control-plane',
       'RoleBinding/weft-control-plane',
+      // The gateway's namespace (the mesh's, here): get on the Secrets its servers name (ADR 0011).
+      'Role/weft-control-plane-gateway-credentials',
+      'RoleBinding/weft-control-plane-gateway-credentials',
       `ClusterRole/weft-control-plane-${mesh.metadata.name}`,
       `ClusterRoleBinding/weft-control-plane-${mesh.metadata.name}`,
       'MutatingWebhookConfiguration/weft-sidecar-injector',
