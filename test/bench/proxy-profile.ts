@@ -5,10 +5,10 @@ import { writeBenchPki } from './bench-pki.js';
 import { byCategory, byFile, selfTimes, type CpuProfile, type SelfTime, type Window } from './cpu-profile.js';
 import { startHop, type RunningHop } from './hop-process.js';
 import { round } from './latency.js';
-import { upstreamConfig } from './peers/nginx.js';
+import { startUpstreamNginx } from './peers/nginx.js';
 import { weftPath } from './peers/weft.js';
 import type { BenchOptions, SuiteResult } from './suite.js';
-import { SCENARIOS, SERVICE_HOST, UPSTREAM_PORT, type HopProcess, type PathContext } from './topology.js';
+import { SCENARIOS, SERVICE_HOST, type HopProcess, type PathContext } from './topology.js';
 import { requireCommands } from './tools.js';
 import { wrk } from './wrk.js';
 
@@ -119,14 +119,7 @@ export async function proxyProfileSuite({ quick }: BenchOptions): Promise<SuiteR
   const seconds = quick ? 5 : 15;
   requireCommands(['nginx', 'wrk']);
   const dir = mkdtempSync(join(tmpdir(), 'weft-bench-profile-'));
-  const upstreamFile = join(dir, 'upstream.conf');
-  const upstream = await startHop({
-    name: 'upstream',
-    command: 'nginx',
-    args: ['-c', upstreamFile],
-    files: [{ path: upstreamFile, content: upstreamConfig(dir) }],
-    port: UPSTREAM_PORT,
-  });
+  const upstream = await startUpstreamNginx(dir);
   const runs: { scenario: string; rps: number; profiles: ProcessProfile[] }[] = [];
   try {
     const pki = writeBenchPki(dir);

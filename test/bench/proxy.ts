@@ -8,7 +8,7 @@ import { startHop, type RunningHop } from './hop-process.js';
 import { round } from './latency.js';
 import { summariseOpenLoop, type CorrectedRun } from './open-loop-results.js';
 import { haproxyPath } from './peers/haproxy.js';
-import { nginxPath, upstreamConfig } from './peers/nginx.js';
+import { nginxPath, startUpstreamNginx } from './peers/nginx.js';
 import { weftPath } from './peers/weft.js';
 import { processTree, totalCpuSeconds, totalRssMiB } from './process-stats.js';
 import { scenarioTable, targetChecks, targetTable, type ScenarioEntry } from './proxy-report.js';
@@ -282,14 +282,7 @@ export async function proxySuite(options: BenchOptions): Promise<SuiteResult> {
   const dir = mkdtempSync(join(tmpdir(), 'weft-bench-proxy-'));
   const tallies = new Tallies();
   const idle = new Map<Peer, Record<string, number[]>>();
-  const upstreamFile = join(dir, 'upstream.conf');
-  const upstream = await startHop({
-    name: 'upstream',
-    command: 'nginx',
-    args: ['-c', upstreamFile],
-    files: [{ path: upstreamFile, content: upstreamConfig(dir) }],
-    port: UPSTREAM_PORT,
-  });
+  const upstream = await startUpstreamNginx(dir);
   try {
     const pki = writeBenchPki(dir);
     for (const scenario of plan.scenarios) {

@@ -4,6 +4,7 @@ import {
   createServer as createNetServer,
   type AddressInfo,
   type Server,
+  type Socket,
 } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { readFileSync } from 'node:fs';
@@ -93,15 +94,19 @@ interface RawOutcome {
 
 /** Writes `bytes` to a fresh connection and collects everything received until the peer closes it. */
 function rawExchange(port: number, bytes: string): Promise<RawOutcome> {
+  return exchangeOn(netConnect({ host: '127.0.0.1', port }), 'connect', bytes);
+}
+
+/** Writes `bytes` once `socket` is ready, and collects what comes back until it closes. */
+function exchangeOn(socket: Socket, ready: 'connect' | 'secureConnect', bytes: string): Promise<RawOutcome> {
   return new Promise((resolve) => {
-    const socket = netConnect({ host: '127.0.0.1', port });
     let data = '';
     let error: string | undefined;
     socket.setEncoding('latin1');
     socket.on('data', (c: string) => (data += c));
     socket.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
     socket.on('close', () => resolve({ data, error }));
-    socket.on('connect', () => socket.write(bytes));
+    socket.on(ready, () => socket.write(bytes));
   });
 }
 
@@ -256,23 +261,15 @@ describe('weft-proxy security: client → proxy A → mesh mTLS → proxy B → 
 
     it('B refuses a TLS client that presents no certificate at all', async () => {
       const before = app.received.length;
-      const outcome = await new Promise<RawOutcome>((resolve) => {
-        const socket = tlsConnect({
-          host: '127.0.0.1',
-          port: b.inbound,
-          ca: readFileSync(clientIdentity.root),
-          servername: `outbound_.${SERVICE_PORT}_._.${SERVICE}`,
-          ALPNProtocols: ['http/1.1'],
-          checkServerIdentity: () => undefined,
-        });
-        let data = '';
-        let error: string | undefined;
-        socket.setEncoding('latin1');
-        socket.on('data', (c: string) => (data += c));
-        socket.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
-        socket.on('close', () => resolve({ data, error }));
-        socket.on('secureConnect', () => socket.write(PLAIN_GET));
+      const socket = tlsConnect({
+        host: '127.0.0.1',
+        port: b.inbound,
+        ca: readFileSync(clientIdentity.root),
+        servername: `outbound_.${SERVICE_PORT}_._.${SERVICE}`,
+        ALPNProtocols: ['http/1.1'],
+        checkServerIdentity: () => undefined,
       });
+      const outcome = await exchangeOn(socket, 'secureConnect', PLAIN_GET);
       assert.equal(outcome.data, '', `no response expected, got ${JSON.stringify(outcome.data)}`);
       assert.equal(app.received.length, before);
     });

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { startHop, type RunningHop } from '../hop-process.js';
 import type { TlsFiles } from '../bench-pki.js';
 import { BODY_BYTES, UPSTREAM_PORT, type HopProcess, type PathContext, type PeerPath } from '../topology.js';
 
@@ -83,4 +84,16 @@ export function nginxPath(ctx: PathContext): PeerPath {
     entryPort: first,
     hops: [hopProcess(ctx, a, configA, first), hopProcess(ctx, b, configB, second)],
   };
+}
+
+/** The nginx upstream every path ends at (one worker answering 1 KB), started in `dir`. */
+export function startUpstreamNginx(dir: string): Promise<RunningHop> {
+  const file = join(dir, 'upstream.conf');
+  return startHop({
+    name: 'upstream',
+    command: 'nginx',
+    args: ['-c', file],
+    files: [{ path: file, content: upstreamConfig(dir) }],
+    port: UPSTREAM_PORT,
+  });
 }
