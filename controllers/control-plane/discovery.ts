@@ -152,6 +152,7 @@ export class Discovery {
         rootNamespace: spec.namespace,
         mtlsMode: spec.security.mtls?.mode ?? 'PERMISSIVE',
         pathNormalization: spec.security.pathNormalization?.normalization ?? 'BASE',
+        h2UpgradePolicy: spec.proxy.h2UpgradePolicy ?? 'DO_NOT_UPGRADE',
       },
       services: [
         ...this.list<V1Service>('Service').flatMap((s) => fromKubernetesService(s) ?? []),

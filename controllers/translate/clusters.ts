@@ -15,7 +15,13 @@ import type {
 } from '../../proxy/config/generated/proxy-config.js';
 import { parseDuration } from './durations.js';
 import { clusterName, hostMatches } from './hosts.js';
-import type { MeshService, MeshSnapshot, ProxyIdentity, ServicePort } from './snapshot.js';
+import type {
+  MeshH2UpgradePolicy,
+  MeshService,
+  MeshSnapshot,
+  ProxyIdentity,
+  ServicePort,
+} from './snapshot.js';
 import { defined } from './routes.js';
 import { indexOf } from './snapshot-index.js';
 import { exportedTo, namespaceOf, qualify, selects } from './visibility.js';
@@ -89,8 +95,22 @@ function loadBalancer(lb: LoadBalancerSettings | undefined): LoadBalancerPolicy 
   return simple && simple !== 'UNSPECIFIED' ? { policy: simple } : undefined;
 }
 
-function connectionPool(pool: ConnectionPoolSettings | undefined): ConnectionPoolLimits | undefined {
-  if (!pool) return undefined;
+/**
+ * Whether an http port's requests go to its hosts as HTTP/2: the DestinationRule's h2UpgradePolicy,
+ * else the Mesh's (DEFAULT defers to it), as Istio decides. useClientProtocol keeps HTTP/1.1.
+ * HTTP/2 and gRPC ports are HTTP/2 anyway, and TCP ports carry no HTTP.
+ */
+function http2Upgrade(
+  protocol: ServicePort['protocol'],
+  pool: ConnectionPoolSettings | undefined,
+  meshPolicy: MeshH2UpgradePolicy | undefined,
+): boolean {
+  if (protocol !== 'http' || pool?.http?.useClientProtocol) return false;
+  const policy = pool?.http?.h2UpgradePolicy;
+  return (policy === undefined || policy === 'DEFAULT' ? meshPolicy : policy) === 'UPGRADE';
+}
+
+function connectionPool(pool: ConnectionPoolSettings, upgrade: boolean): ConnectionPoolLimits {
   return defined({
     maxConnections: pool.tcp?.maxConnections,
     connectTimeoutMs: parseDuration(pool.tcp?.connectTimeout),
@@ -99,6 +119,7 @@ function connectionPool(pool: ConnectionPoolSettings | undefined): ConnectionPoo
     maxRequestsPerConnection: pool.http?.maxRequestsPerConnection,
     maxRetries: pool.http?.maxRetries,
     idleTimeoutMs: parseDuration(pool.http?.idleTimeout),
+    http2Upgrade: upgrade || undefined,
   });
 }
 
@@ -137,10 +158,12 @@ export function outboundCluster(
   port: ServicePort,
   subset: string,
   dr: DestinationRule | undefined,
+  meshH2UpgradePolicy?: MeshH2UpgradePolicy,
 ): Cluster {
   const policy = effectivePolicy(dr, port.port, subset || undefined);
   const lb = loadBalancer(policy.loadBalancer);
-  const pool = connectionPool(policy.connectionPool);
+  const upgrade = http2Upgrade(port.protocol, policy.connectionPool, meshH2UpgradePolicy);
+  const pool = connectionPool(policy.connectionPool ?? {}, upgrade);
   const od = outlierDetection(policy.outlierDetection);
   const passthrough = lb?.policy === 'PASSTHROUGH' || service.resolution === 'NONE';
   return {
@@ -153,7 +176,7 @@ export function outboundCluster(
     protocol: port.protocol,
     service: defined({ host: service.host, port: port.port, subset: subset || undefined }),
     ...(lb && lb.policy !== 'PASSTHROUGH' ? { loadBalancer: lb } : {}),
-    ...(pool && Object.keys(pool).length > 0 ? { connectionPool: pool } : {}),
+    ...(Object.keys(pool).length > 0 ? { connectionPool: pool } : {}),
     ...(od && Object.keys(od).length > 0 ? { outlierDetection: od } : {}),
     tls: upstreamTls(policy.tls, service),
   };

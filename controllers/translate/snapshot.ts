@@ -1,6 +1,7 @@
 import type { AuthorizationPolicy } from '../../crds/generated/types/authorizationpolicy.js';
 import type { DestinationRule } from '../../crds/generated/types/destinationrule.js';
 import type { Gateway } from '../../crds/generated/types/gateway.js';
+import type { MeshSpec } from '../../crds/generated/types/mesh.js';
 import type { PeerAuthentication } from '../../crds/generated/types/peerauthentication.js';
 import type { Sidecar } from '../../crds/generated/types/sidecar.js';
 import type { VirtualService } from '../../crds/generated/types/virtualservice.js';
@@ -68,7 +69,11 @@ export interface MeshDefaults {
   readonly mtlsMode: 'STRICT' | 'PERMISSIVE';
   /** The Mesh's spec.security.pathNormalization.normalization; absent, proxies use BASE. */
   readonly pathNormalization?: PathNormalization;
+  /** The Mesh's spec.proxy.h2UpgradePolicy: whether http clusters speak HTTP/2 to their hosts; absent, they do not. */
+  readonly h2UpgradePolicy?: MeshH2UpgradePolicy;
 }
+
+export type MeshH2UpgradePolicy = NonNullable<NonNullable<MeshSpec['proxy']>['h2UpgradePolicy']>;
 
 export interface MeshSnapshot {
   readonly mesh: MeshDefaults;

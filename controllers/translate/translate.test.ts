@@ -197,3 +197,60 @@ describe('translate: path normalisation', () => {
     assert.equal('pathNormalization' in config.security, false);
   });
 });
+
+describe("translate: h2UpgradePolicy (Istio's HTTP/1.1 → HTTP/2 upgrade)", () => {
+  const upgradeReviews = (policy: 'DEFAULT' | 'DO_NOT_UPGRADE' | 'UPGRADE'): KubernetesObject =>
+    ({
+      apiVersion: 'networking.weft.dev/v1',
+      kind: 'DestinationRule',
+      metadata: { name: 'reviews', namespace: 'bookinfo' },
+      spec: { host: 'reviews', trafficPolicy: { connectionPool: { http: { h2UpgradePolicy: policy } } } },
+    }) as KubernetesObject;
+  const upgraded = (objects: KubernetesObject[], meshPolicy?: 'DO_NOT_UPGRADE' | 'UPGRADE') => {
+    const snapshot = snapshotFromObjects(
+      objects,
+      { ...mesh, ...(meshPolicy ? { h2UpgradePolicy: meshPolicy } : {}) },
+      'bookinfo',
+    );
+    const clusters = translate(snapshot, productpage).config.clusters;
+    return new Map(clusters.map((c) => [c.name, c.connectionPool?.http2Upgrade === true]));
+  };
+  const REVIEWS = 'outbound|9080||reviews.bookinfo.svc.cluster.local';
+  const RATINGS = 'outbound|9080||ratings.bookinfo.svc.cluster.local';
+
+  it('keeps HTTP/1.1 by default, as Istio does', () => {
+    const clusters = upgraded(load(BOOKINFO));
+    assert.ok(clusters.size > 0);
+    assert.deepEqual(
+      [...clusters].filter(([, up]) => up),
+      [],
+    );
+  });
+
+  it('upgrades a destination whose DestinationRule says UPGRADE, and only that one', () => {
+    const clusters = upgraded([...load(BOOKINFO), upgradeReviews('UPGRADE')]);
+    assert.equal(clusters.get(REVIEWS), true);
+    assert.equal(clusters.get(RATINGS), false);
+  });
+
+  it("follows the Mesh's policy where the DestinationRule says DEFAULT or nothing, and DO_NOT_UPGRADE overrides it", () => {
+    assert.equal(upgraded([...load(BOOKINFO), upgradeReviews('DEFAULT')], 'UPGRADE').get(REVIEWS), true);
+    assert.equal(upgraded(load(BOOKINFO), 'UPGRADE').get(RATINGS), true);
+    assert.equal(
+      upgraded([...load(BOOKINFO), upgradeReviews('DO_NOT_UPGRADE')], 'UPGRADE').get(REVIEWS),
+      false,
+    );
+  });
+
+  it('never marks TCP, HTTP/2 or gRPC clusters (these have no HTTP/1.1 to upgrade)', () => {
+    const snapshot = snapshotFromObjects(
+      load(BOOKINFO, EDGE),
+      { ...mesh, h2UpgradePolicy: 'UPGRADE' },
+      'bookinfo',
+    );
+    const clusters = translate(snapshot, reviews).config.clusters;
+    const others = clusters.filter((c) => c.protocol !== 'http');
+    assert.ok(others.length > 0, 'the edge fixture has non-HTTP clusters');
+    for (const c of others) assert.equal(c.connectionPool?.http2Upgrade, undefined, c.name);
+  });
+});

@@ -94,7 +94,7 @@ function outboundClusters(
     const dr = destinationRuleFor(snapshot, proxy, service);
     for (const port of service.ports) {
       for (const subset of ['', ...(dr?.spec?.subsets ?? []).map((s) => s.name)]) {
-        clusters.push(outboundCluster(service, port, subset, dr));
+        clusters.push(outboundCluster(service, port, subset, dr, snapshot.mesh.h2UpgradePolicy));
       }
     }
   }

@@ -150,12 +150,12 @@ export class UpstreamCluster {
   private createPool(host: UpstreamHost): UpstreamPool {
     const limits = this.config.connectionPool ?? {};
     const connectTimeoutMs = limits.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    const http2 = this.config.protocol === 'http2' || this.config.protocol === 'grpc';
     // HTTP/2 and gRPC: h2 to the host whatever the transport; plaintext is h2c with prior knowledge.
-    // Between proxies (mesh mTLS) every HTTP cluster is h2 too, as Linkerd does: one multiplexed
-    // connection, trailers kept, and in the proxy bench about a third less CPU per request than
-    // undici's h2 client (which also runs one POST at a time per connection; ADR 0012).
-    if (http2 || this.usesMeshTls(host))
+    // An http cluster stays HTTP/1.1, between proxies too, unless upgraded (Istio's h2UpgradePolicy):
+    // Node's HTTP/2 client costs more per request than HTTP/1.1 keep-alive (ADR 0013).
+    const http2 =
+      this.config.protocol === 'http2' || this.config.protocol === 'grpc' || limits.http2Upgrade === true;
+    if (http2)
       return new Http2Pool({
         hostname: host.endpoint.address,
         port: host.endpoint.port,
@@ -165,7 +165,8 @@ export class UpstreamCluster {
         maxRequestsPerConnection: limits.maxRequestsPerConnection || undefined,
         idleTimeoutMs: limits.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
       });
-    return new Pool(`http://${host.key}`, {
+    const { address, port } = host.endpoint;
+    return new Pool(`http://${isIPv6(address) ? `[${address}]` : address}:${port}`, {
       connections: Number.isFinite(this.maxConnections) ? this.maxConnections : null,
       keepAliveTimeout: limits.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
       keepAliveMaxTimeout: limits.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
@@ -173,7 +174,7 @@ export class UpstreamCluster {
       // The proxy enforces its own timeouts (route timeout, per-try timeout); undici's would race them.
       headersTimeout: 0,
       bodyTimeout: 0,
-      connect: this.connector(host, connectTimeoutMs),
+      connect: this.connector(host, connectTimeoutMs, MESH_ALPN_HTTP1),
     });
   }
 

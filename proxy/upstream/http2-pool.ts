@@ -387,7 +387,25 @@ class Http2Request implements Dispatcher.DispatchController {
     if (connection) this.pool.streamEnded(connection);
     // Closed without 'end' or 'error': RST_STREAM with NO_ERROR or CANCEL, or the session went away.
     if (!this.done) this.fail(new StreamResetError(this.stream?.rstCode));
+    this.release();
   };
+
+  /**
+   * 'close' is a stream's last event: our listeners go, so the stream no longer holds this request,
+   * its handler and the downstream exchange. Node keeps a closed client stream reachable until the
+   * next full GC (from its native handle), so everything it references is promoted out of the young
+   * generation; in the proxy bench at 1,000 rps this took promotion from about 4 to 2.5 MB per scavenge.
+   */
+  private release(): void {
+    const stream = this.stream;
+    if (!stream) return;
+    stream.off('response', this.onResponse);
+    stream.off('data', this.onData);
+    stream.off('trailers', this.onTrailers);
+    stream.off('end', this.onEnd);
+    stream.off('error', this.onError);
+    stream.off('close', this.onClose);
+  }
 
   private complete(trailers: IncomingHttpHeaders): void {
     if (this.done) return;

@@ -152,6 +152,10 @@ export interface ProxyConfig {
    * Inject the proxy as a native sidecar (restartable init container) rather than a classic container.
    */
   nativeSidecar?: boolean;
+  /**
+   * Whether HTTP/1.1 requests between proxies travel as HTTP/2, as Istio's meshConfig.h2UpgradePolicy; a DestinationRule's connectionPool.http.h2UpgradePolicy overrides it per destination. DO_NOT_UPGRADE, the default as in Istio, keeps HTTP/1.1 on pooled keep-alive connections, which cost a Node proxy less per request than HTTP/2 (ADR 0013). HTTP/2 and gRPC ports always use HTTP/2.
+   */
+  h2UpgradePolicy?: 'DO_NOT_UPGRADE' | 'UPGRADE';
 }
 export interface Injection {
   namespaceSelector?: LabelSelector;

@@ -219,6 +219,10 @@ export interface ConnectionPoolLimits {
   maxRequestsPerConnection?: number;
   maxRetries?: number;
   idleTimeoutMs?: number;
+  /**
+   * An http cluster's requests go to its hosts as HTTP/2 (h2c in plaintext, ALPN h2 over TLS) rather than HTTP/1.1: Istio's h2UpgradePolicy UPGRADE.
+   */
+  http2Upgrade?: boolean;
 }
 export interface OutlierDetectionPolicy {
   consecutive5xxErrors?: number;
