@@ -199,13 +199,29 @@ export class UpstreamExchange {
   }
 
   complete(trailers: IncomingHttpHeaders): void {
+    // Retries judged the response head: its grpc-status (trailers-only), not one in the trailers.
+    const headGrpcStatus = this.result.grpcStatus;
     const grpc = trailers['grpc-status'];
     if (typeof grpc === 'string') this.result.grpcStatus = grpc;
     if (hasKeys(trailers)) this.res.addTrailers(trailers);
     this.res.end();
     this.finish(
       this.result.status,
-      this.retried && this.result.status >= 500 ? ResponseFlag.retriesExhausted : ResponseFlag.none,
+      this.retriesExhausted(headGrpcStatus) ? ResponseFlag.retriesExhausted : ResponseFlag.none,
+    );
+  }
+
+  /**
+   * Envoy's URX: the route retried, and the response passed on is still a failure: a 5xx, or a
+   * trailers-only grpc-status that the policy retries (Envoy's NoRetryLimitExceeded on the headers).
+   */
+  private retriesExhausted(headGrpcStatus: string | undefined): boolean {
+    if (!this.retried) return false;
+    const { status } = this.result;
+    if (status >= 500) return true;
+    return (
+      headGrpcStatus !== undefined &&
+      this.spec.retry.shouldRetry({ status, grpcStatus: Number(headGrpcStatus) })
     );
   }
 

@@ -38,6 +38,8 @@ const EchoService = {
   count: serverStream('/weft.test.Echo/Count'),
   /** UNAVAILABLE, trailers-only, for the first two calls with a given key; then OK. */
   flaky: unary('/weft.test.Echo/Flaky'),
+  /** UNAVAILABLE, trailers-only, every time. */
+  down: unary('/weft.test.Echo/Down'),
   /** One message, then UNAVAILABLE in the trailers. */
   breakMidStream: serverStream('/weft.test.Echo/BreakMidStream'),
   /** Never answers: the caller's deadline ends it. */
@@ -74,6 +76,10 @@ async function startGrpcServer(log: ServerLog): Promise<{ port: number; server: 
       if (count(`flaky ${call.request}`) <= 2)
         return done({ code: grpc.status.UNAVAILABLE, details: 'warming up' });
       done(null, 'finally');
+    },
+    down: (call: grpc.ServerUnaryCall<string, string>, done: grpc.sendUnaryData<string>) => {
+      count(`down ${call.request}`);
+      done({ code: grpc.status.UNAVAILABLE, details: 'down for good' });
     },
     breakMidStream: (call: grpc.ServerWritableStream<string, string>) => {
       count('break');
@@ -245,6 +251,18 @@ describe('weft-proxy gRPC: client → proxy A → mesh mTLS (h2) → proxy B →
     assert.equal(res.error, null);
     assert.equal(res.reply, 'finally');
     assert.equal(log.calls.get('flaky retry-me'), 3, 'two UNAVAILABLE answers, then the retry that worked');
+  });
+
+  it('passes on the last trailers-only UNAVAILABLE once the retries run out, with flag URX', async () => {
+    const res = await call(client, EchoService.down, 'exhaust');
+    assert.equal(res.error?.code, grpc.status.UNAVAILABLE);
+    assert.equal(res.error?.details, 'down for good');
+    assert.equal(log.calls.get('down exhaust'), 3, 'the call and its two retries');
+    await metricReaches(
+      a,
+      { reporter: 'source', response_code: '200', response_flags: 'URX', grpc_response_status: '14' },
+      1,
+    );
   });
 
   it('does not retry an error that comes in the trailers after data (the response had started)', async () => {

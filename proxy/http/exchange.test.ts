@@ -1,0 +1,182 @@
+import assert from 'node:assert/strict';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { describe, it } from 'node:test';
+import type { Dispatcher } from 'undici';
+import type { RetryPolicy } from '../config/generated/proxy-config.js';
+import { compileRetryPolicy } from '../resilience/retry-policy.js';
+import { UpstreamCluster, type UpstreamPool } from '../upstream/cluster.js';
+import type { OutlierOutcome } from '../upstream/outlier-detection.js';
+import type { DownstreamResponse } from './downstream.js';
+import { UpstreamExchange, type ExchangeResult } from './exchange.js';
+
+/** One scripted upstream answer: the response head, its DATA chunks, then its trailers. */
+interface Answer {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly data?: readonly string[];
+  readonly trailers?: IncomingHttpHeaders;
+}
+
+const GRPC_HEAD = { 'content-type': 'application/grpc' };
+const trailersOnly = (grpcStatus: number): Answer => ({
+  status: 200,
+  headers: { ...GRPC_HEAD, 'grpc-status': String(grpcStatus) },
+});
+
+/** undici's controller, as far as the exchange uses it. */
+class Controller {
+  aborted = false;
+  paused = false;
+  reason: Error | null = null;
+  abort(reason: Error): void {
+    this.aborted = true;
+    this.reason = reason;
+  }
+  pause(): void {
+    this.paused = true;
+  }
+  resume(): void {
+    this.paused = false;
+  }
+}
+
+/** A host's pool that plays the scripted answers in order, one per attempt (the last one repeats). */
+class ScriptedPool implements UpstreamPool {
+  constructor(private readonly answers: Answer[]) {}
+
+  dispatch(_opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const answer = this.answers.length > 1 ? this.answers.shift()! : this.answers[0]!;
+    setImmediate(() => play(handler, answer));
+    return true;
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+function play(handler: Dispatcher.DispatchHandler, answer: Answer): void {
+  const controller = new Controller();
+  const c = controller as unknown as Dispatcher.DispatchController;
+  handler.onRequestStart?.(c, {});
+  handler.onResponseStart?.(c, answer.status, answer.headers);
+  // An attempt the exchange abandoned for a retry ends in an error, as undici reports an abort.
+  if (controller.aborted) return handler.onResponseError?.(c, controller.reason!);
+  for (const chunk of answer.data ?? []) handler.onResponseData?.(c, Buffer.from(chunk));
+  handler.onResponseEnd?.(c, answer.trailers ?? {});
+}
+
+/** The downstream response, recorded. */
+class RecordedResponse implements DownstreamResponse {
+  headersSent = false;
+  writableEnded = false;
+  statusCode = 200;
+  readonly head: OutgoingHttpHeaders = {};
+  readonly body: Buffer[] = [];
+  trailers: OutgoingHttpHeaders = {};
+
+  setHeader(name: string, value: string | string[]): void {
+    this.head[name] = value;
+  }
+  writeHead(status: number, headers: OutgoingHttpHeaders = {}): void {
+    this.statusCode = status;
+    Object.assign(this.head, headers);
+    this.headersSent = true;
+  }
+  write(chunk: Buffer): boolean {
+    this.headersSent = true;
+    this.body.push(chunk);
+    return true;
+  }
+  end(): void {
+    this.headersSent = true;
+    this.writableEnded = true;
+  }
+  addTrailers(headers: OutgoingHttpHeaders): void {
+    this.trailers = headers;
+  }
+  once(): void {}
+  destroy(): void {}
+}
+
+/**
+ * Runs one exchange against a one-host cluster whose host answers with `answers`, and returns how
+ * it ended and what outlier detection was told.
+ */
+async function exchange(
+  answers: Answer[],
+  options: { retry?: RetryPolicy; grpc?: boolean } = {},
+): Promise<{ result: ExchangeResult; outlier: OutlierOutcome[]; res: RecordedResponse }> {
+  const grpc = options.grpc ?? true;
+  const cluster = new UpstreamCluster(
+    { name: 'outbound|9080||svc', type: 'static', protocol: grpc ? 'grpc' : 'http', outlierDetection: {} },
+    { credentials: () => undefined },
+  );
+  cluster.setEndpoints([{ address: '10.0.0.1', port: 9080 }]);
+  const pool = new ScriptedPool(answers);
+  cluster.dispatcher = () => pool;
+  const outlier: OutlierOutcome[] = [];
+  const record = cluster.outlier.record.bind(cluster.outlier);
+  cluster.outlier.record = (host, outcome, hostCount) => {
+    outlier.push(outcome);
+    return record(host, outcome, hostCount);
+  };
+  const res = new RecordedResponse();
+  const result = await new Promise<ExchangeResult>((resolve) => {
+    new UpstreamExchange(
+      {
+        cluster,
+        method: 'POST',
+        path: '/weft.test.Echo/Say',
+        headers: grpc ? { ...GRPC_HEAD, te: 'trailers' } : {},
+        body: Buffer.alloc(0),
+        retry: compileRetryPolicy(options.retry ?? { attempts: 0 }, 'retry'),
+        timeoutMs: 0,
+        hashKey: undefined,
+        editResponseHeaders: undefined,
+      },
+      res,
+      resolve,
+    ).start();
+  });
+  return { result, outlier, res };
+}
+
+const RETRY_UNAVAILABLE: RetryPolicy = { attempts: 2, retryOn: ['unavailable'] };
+
+describe('UpstreamExchange response flags', () => {
+  it('sets URX when the retries on a trailers-only grpc-status run out on that status (Envoy)', async () => {
+    const { result } = await exchange([trailersOnly(14)], { retry: RETRY_UNAVAILABLE });
+    assert.equal(result.attempts, 3);
+    assert.equal(result.status, 200);
+    assert.equal(result.grpcStatus, '14');
+    assert.equal(result.flags, 'URX');
+  });
+
+  it('sets no URX when the last attempt answered a grpc-status the policy does not retry', async () => {
+    const { result } = await exchange([trailersOnly(14), trailersOnly(5)], { retry: RETRY_UNAVAILABLE });
+    assert.equal(result.attempts, 2);
+    assert.equal(result.grpcStatus, '5');
+    assert.equal(result.flags, '-');
+  });
+
+  it('sets no URX when a retry succeeded', async () => {
+    const ok: Answer = { status: 200, headers: GRPC_HEAD, data: ['ok'], trailers: { 'grpc-status': '0' } };
+    const { result } = await exchange([trailersOnly(14), ok], { retry: RETRY_UNAVAILABLE });
+    assert.equal(result.attempts, 2);
+    assert.equal(result.grpcStatus, '0');
+    assert.equal(result.flags, '-');
+  });
+
+  it('sets URX, as before, when an HTTP request is answered 503 after its retries', async () => {
+    const unavailable: Answer = { status: 503, headers: {}, data: ['busy'] };
+    const { result, res } = await exchange([unavailable], {
+      grpc: false,
+      retry: { attempts: 1, retryOn: ['5xx'] },
+    });
+    assert.equal(result.attempts, 2);
+    assert.equal(result.status, 503);
+    assert.equal(result.flags, 'URX');
+    assert.equal(Buffer.concat(res.body).toString(), 'busy');
+  });
+});
