@@ -15,6 +15,8 @@ interface Answer {
   readonly headers: IncomingHttpHeaders;
   readonly data?: readonly string[];
   readonly trailers?: IncomingHttpHeaders;
+  /** The stream is reset after the data, before any trailers. */
+  readonly reset?: boolean;
 }
 
 const GRPC_HEAD = { 'content-type': 'application/grpc' };
@@ -63,6 +65,7 @@ function play(handler: Dispatcher.DispatchHandler, answer: Answer): void {
   // An attempt the exchange abandoned for a retry ends in an error, as undici reports an abort.
   if (controller.aborted) return handler.onResponseError?.(c, controller.reason!);
   for (const chunk of answer.data ?? []) handler.onResponseData?.(c, Buffer.from(chunk));
+  if (answer.reset) return handler.onResponseError?.(c, new Error('stream reset'));
   handler.onResponseEnd?.(c, answer.trailers ?? {});
 }
 
@@ -178,5 +181,55 @@ describe('UpstreamExchange response flags', () => {
     assert.equal(result.status, 503);
     assert.equal(result.flags, 'URX');
     assert.equal(Buffer.concat(res.body).toString(), 'busy');
+  });
+});
+
+/** A gRPC response in the normal shape: HEADERS (200, no grpc-status), DATA, then trailers. */
+const streamed = (trailers: IncomingHttpHeaders): Answer => ({
+  status: 200,
+  headers: GRPC_HEAD,
+  data: ['message'],
+  trailers,
+});
+
+describe('UpstreamExchange outlier detection reports, once per attempt', () => {
+  it('counts a grpc-status in the trailers as the HTTP status it maps to (UNAVAILABLE: 503)', async () => {
+    const { result, outlier, res } = await exchange([streamed({ 'grpc-status': '14' })]);
+    assert.deepEqual(outlier, ['gateway-error']);
+    assert.equal(result.grpcStatus, '14');
+    assert.equal(result.flags, '-');
+    assert.deepEqual(res.trailers, { 'grpc-status': '14' }, 'the trailers still reach the client');
+  });
+
+  it('counts INTERNAL in the trailers as a 5xx that is no gateway error, and OK as a success', async () => {
+    assert.deepEqual((await exchange([streamed({ 'grpc-status': '13' })])).outlier, ['http-5xx']);
+    assert.deepEqual((await exchange([streamed({ 'grpc-status': '0' })])).outlier, ['success']);
+  });
+
+  it('counts a gRPC response that ends without grpc-status as its HTTP status', async () => {
+    assert.deepEqual((await exchange([streamed({})])).outlier, ['success']);
+  });
+
+  it('counts a gRPC response reset before its trailers once, as its head said', async () => {
+    const { result, outlier } = await exchange([{ ...streamed({}), reset: true }]);
+    assert.deepEqual(outlier, ['success']);
+    assert.equal(result.flags, 'UC');
+  });
+
+  it('counts each trailers-only attempt of a retried call at its head', async () => {
+    const { outlier } = await exchange([trailersOnly(14)], { retry: RETRY_UNAVAILABLE });
+    assert.deepEqual(outlier, ['gateway-error', 'gateway-error', 'gateway-error']);
+  });
+
+  it('leaves HTTP as it was: the head decides, a grpc-status in the trailers is not read', async () => {
+    const http = await exchange(
+      [{ status: 200, headers: {}, data: ['ok'], trailers: { 'grpc-status': '14' } }],
+      {
+        grpc: false,
+      },
+    );
+    assert.deepEqual(http.outlier, ['success']);
+    const failed = await exchange([{ status: 503, headers: {}, data: ['busy'] }], { grpc: false });
+    assert.deepEqual(failed.outlier, ['gateway-error']);
   });
 });

@@ -290,6 +290,11 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   private perTryTimer: NodeJS.Timeout | undefined;
   private perTryTimedOut = false;
   private abortedReason: Error | undefined;
+  /**
+   * The HTTP status of a gRPC response head that carried no grpc-status, whose report to outlier
+   * detection waits for the grpc-status in the trailers; undefined once reported (or never deferred).
+   */
+  private deferredOutlierStatus: number | undefined;
 
   constructor(
     private readonly exchange: UpstreamExchange,
@@ -326,12 +331,9 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     this.releasePending();
     clearTimeout(this.perTryTimer);
     const { exchange } = this;
-    const { cluster } = exchange.spec;
     const grpc = headers['grpc-status'];
     const grpcStatus = typeof grpc === 'string' ? Number(grpc) : undefined;
-    // As Envoy: a trailers-only gRPC response counts as the HTTP status its grpc-status maps to.
-    const outcome = outlierOutcome(grpcStatus !== undefined ? grpcToHttpStatus(grpcStatus) : status);
-    cluster.outlier.record(this.host, outcome, cluster.hosts.length);
+    this.reportHead(status, grpcStatus);
     if (status >= 400 || (grpcStatus !== undefined && grpcStatus !== 0)) {
       if (exchange.attemptFailed({ status, ...(grpcStatus !== undefined ? { grpcStatus } : {}) })) {
         this.abortedReason = UpstreamExchange.retryAbort();
@@ -354,11 +356,15 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
 
   onResponseEnd(_controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
     this.release();
+    const grpc = trailers['grpc-status'];
+    this.reportDeferred(typeof grpc === 'string' ? grpcToHttpStatus(Number(grpc)) : undefined);
     this.exchange.complete(trailers);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error & { code?: string }): void {
     this.release();
+    // A gRPC response cut off before its trailers counts as its head said, as any reset mid-body.
+    this.reportDeferred(undefined);
     const reason = this.abortedReason;
     if (reason && this.exchange.isRetryAbort(reason)) return;
     if (this.exchange.isFinished) return;
@@ -368,6 +374,35 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     if (kind === 'connect-failure')
       cluster.outlier.record(this.host, 'connect-failure', cluster.hosts.length);
     this.exchange.attemptErrored(kind, err);
+  }
+
+  /**
+   * Reports the attempt to outlier detection once its response head is in. A gRPC response counts
+   * as the HTTP status its grpc-status maps to (Envoy's grpcToHttpStatus): from the head of a
+   * trailers-only response at once; otherwise, when the head says 2xx, from the trailers, since the
+   * 200 before them says nothing of the call's outcome (Envoy's router reports that 200 and leaves
+   * the trailers to its host stats: envoyproxy/envoy#8228).
+   */
+  private reportHead(status: number, grpcStatus: number | undefined): void {
+    if (grpcStatus !== undefined) return this.recordOutlier(grpcToHttpStatus(grpcStatus));
+    if (status < 300 && isGrpcRequest(this.exchange.spec.headers)) {
+      this.deferredOutlierStatus = status;
+      return;
+    }
+    this.recordOutlier(status);
+  }
+
+  /** The deferred report: the trailers' grpc-status mapped, or the head's status without one. */
+  private reportDeferred(trailerStatus: number | undefined): void {
+    const headStatus = this.deferredOutlierStatus;
+    if (headStatus === undefined) return;
+    this.deferredOutlierStatus = undefined;
+    this.recordOutlier(trailerStatus ?? headStatus);
+  }
+
+  private recordOutlier(status: number): void {
+    const { cluster } = this.exchange.spec;
+    cluster.outlier.record(this.host, outlierOutcome(status), cluster.hosts.length);
   }
 
   private releasePending(): void {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
+import { request } from 'undici';
 import type { ProxyConfig } from '../../proxy/config/generated/proxy-config.js';
 import { metricReaches as waitForMetric } from '../helpers/prometheus.js';
 import {
@@ -44,6 +45,8 @@ const EchoService = {
   breakMidStream: serverStream('/weft.test.Echo/BreakMidStream'),
   /** Never answers: the caller's deadline ends it. */
   hang: unary('/weft.test.Echo/Hang'),
+  /** One message, then OK; while the server is broken, UNAVAILABLE in the trailers after it. */
+  work: serverStream('/weft.test.Echo/Work'),
 } satisfies grpc.ServiceDefinition;
 
 /** What the gRPC server saw, for assertions made at the server. */
@@ -51,6 +54,9 @@ interface ServerLog {
   calls: Map<string, number>;
   hangDeadline: number | undefined;
   hangCancelled: boolean;
+  /** Whether Work fails; and when each Work call arrived. */
+  broken?: boolean;
+  workArrivals?: number[];
 }
 
 async function startGrpcServer(log: ServerLog): Promise<{ port: number; server: grpc.Server }> {
@@ -85,6 +91,12 @@ async function startGrpcServer(log: ServerLog): Promise<{ port: number; server: 
       count('break');
       call.write('first');
       call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'broke after data' });
+    },
+    work: (call: grpc.ServerWritableStream<string, string>) => {
+      log.workArrivals?.push(Date.now());
+      call.write('working');
+      if (log.broken) call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'broken' });
+      else call.end();
     },
     hang: (call: grpc.ServerUnaryCall<string, string>) => {
       count('hang');
@@ -310,5 +322,121 @@ describe('weft-proxy gRPC: client → proxy A → mesh mTLS (h2) → proxy B →
       { ...common, reporter: 'source', response_flags: 'UH', grpc_response_status: '14' },
       1,
     );
+  });
+});
+
+/** The proxy's view of one host (admin /clusters), as the resilience e2e reads ejections. */
+async function adminHost(adminPort: number, cluster: string, port: number): Promise<{ ejected: boolean }> {
+  const res = await request(`http://127.0.0.1:${adminPort}/clusters`, { reset: true });
+  const clusters = (await res.body.json()) as {
+    name: string;
+    hosts: { address: string; ejected: boolean }[];
+  }[];
+  const host = clusters.find((c) => c.name === cluster)?.hosts.find((h) => h.address === `127.0.0.1:${port}`);
+  assert.ok(host, `admin /clusters lists 127.0.0.1:${port} in ${cluster}`);
+  return host;
+}
+
+describe('weft-proxy gRPC outlier detection: grpc-status in the trailers, after HEADERS and DATA', () => {
+  const BASE_EJECTION_MS = 3_000;
+  const newLog = (broken: boolean): ServerLog => ({
+    calls: new Map(),
+    hangDeadline: undefined,
+    hangCancelled: false,
+    broken,
+    workArrivals: [],
+  });
+  const badLog = newLog(true);
+  const goodLog = newLog(false);
+  let bad: { port: number; server: grpc.Server };
+  let good: { port: number; server: grpc.Server };
+  let proxy: TestProxy;
+  let client: grpc.Client;
+
+  before(async () => {
+    bad = await startGrpcServer(badLog);
+    good = await startGrpcServer(goodLog);
+    // Two plaintext (h2c) endpoints; no retries, so each call is one attempt at one host.
+    const config = outboundConfig(
+      [route('default/svc', { clusters: [{ cluster: SVC_CLUSTER, weight: 100 }], retry: { attempts: 0 } })],
+      [
+        {
+          name: SVC_CLUSTER,
+          protocol: 'grpc',
+          endpoints: [
+            { address: '127.0.0.1', port: bad.port },
+            { address: '127.0.0.1', port: good.port },
+          ],
+          outlierDetection: {
+            consecutive5xxErrors: 3,
+            intervalMs: 1_000,
+            baseEjectionTimeMs: BASE_EJECTION_MS,
+            // Of two hosts, one may go: Istio's default 10 % would eject neither.
+            maxEjectionPercent: 50,
+          },
+        },
+      ],
+    );
+    proxy = await startTestProxy({
+      ...config,
+      listeners: config.listeners.map((l) => ({ ...l, protocol: 'grpc' })),
+    });
+    client = new grpc.Client(`127.0.0.1:${proxy.outbound}`, grpc.credentials.createInsecure(), {
+      'grpc.default_authority': `svc:${SERVICE_PORT}`,
+    });
+  });
+
+  after(async () => {
+    client.close();
+    await proxy.stop();
+    bad.server.forceShutdown();
+    good.server.forceShutdown();
+  });
+
+  it('ejects a host whose calls keep ending UNAVAILABLE in the trailers, and tries it again after the ejection time', async () => {
+    const badArrivals = badLog.workArrivals!;
+    const goodArrivals = goodLog.workArrivals!;
+    // Round robin alternates: the bad host ends its third call UNAVAILABLE within about six calls.
+    await waitUntil('the bad host ejected (admin /clusters)', async () => {
+      const res = await stream(client, EchoService.work, 'probe');
+      assert.deepEqual(res.messages, ['working'], 'the message before the trailers reaches the client');
+      const host = await adminHost(proxy.admin, SVC_CLUSTER, bad.port);
+      return { done: host.ejected, state: { host, badCalls: badArrivals.length, status: res.status.code } };
+    });
+    assert.equal(badArrivals.length, 3, 'ejected after exactly three calls ending UNAVAILABLE');
+    // The ejection began after the bad host's third UNAVAILABLE, so it lasts at least until then + base.
+    const ejectedAtLeastUntil = badArrivals[2]! + BASE_EJECTION_MS;
+    const goodBefore = goodArrivals.length;
+    const batch: { code: grpc.status; endedAt: number }[] = [];
+    for (let i = 0; i < 10; i++) {
+      const res = await stream(client, EchoService.work, `during-${i}`);
+      batch.push({ code: res.status.code, endedAt: Date.now() });
+    }
+    const withinEjection = batch.filter((b) => b.endedAt < ejectedAtLeastUntil);
+    assert.ok(withinEjection.length > 0, 'calls made while the host was surely ejected');
+    for (const b of withinEjection) assert.equal(b.code, grpc.status.OK, 'answered by the good host');
+    assert.ok(
+      badArrivals.slice(3).every((t) => t >= ejectedAtLeastUntil),
+      'no call reached the bad host during its ejection',
+    );
+    assert.equal(
+      goodArrivals.length - goodBefore,
+      batch.filter((b) => b.code === grpc.status.OK).length,
+      'every call that succeeded was counted at the good host',
+    );
+
+    // The host recovers; once its ejection time is up it is tried again, and serves.
+    badLog.broken = false;
+    const badBefore = badArrivals.length;
+    await waitUntil(
+      'the recovered host receiving calls again',
+      async () => {
+        await stream(client, EchoService.work, 'after');
+        return { done: badArrivals.length > badBefore, state: badArrivals.length - badBefore };
+      },
+      { timeoutMs: 15_000, intervalMs: 50 },
+    );
+    assert.ok(badArrivals.slice(3).every((t) => t >= ejectedAtLeastUntil));
+    assert.equal((await adminHost(proxy.admin, SVC_CLUSTER, bad.port)).ejected, false);
   });
 });
