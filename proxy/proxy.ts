@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
@@ -13,11 +13,12 @@ import type { ProxyAnnouncement } from './config/generated/push-protocol.js';
 import { createRequestHandler, createUpgradeHandler, type Direction } from './http/request-handler.js';
 import { destinationOf, factsOfNode, requestLabels, type WorkloadFacts } from './http/telemetry-labels.js';
 import { WorkloadIdentity, type IdentitySource } from './identity/workload-identity.js';
+import { GatewayListener } from './listeners/gateway-listener.js';
 import { GatewayTls } from './listeners/gateway-tls.js';
 import { HttpServers } from './listeners/http-servers.js';
 import { InboundListener } from './listeners/inbound-listener.js';
-import { acceptOnPort, OutboundListener } from './listeners/outbound-listener.js';
-import { proxyTcp, type TcpProxyContext } from './listeners/tcp-proxy.js';
+import { OutboundListener } from './listeners/outbound-listener.js';
+import type { TcpProxyContext } from './listeners/tcp-proxy.js';
 import { loadOriginalDestination, type OriginalDestinationReader } from './original-dst/original-dst.js';
 import { PushClient, type ConfigSink } from './push/push-client.js';
 import { createAccessLogger, type AccessLogger } from './telemetry/access-log.js';
@@ -76,6 +77,7 @@ export class WeftProxy implements ConfigSink {
   private readonly inbound: InboundListener;
   private readonly outbound: OutboundListener;
   private readonly gatewayTls: GatewayTls;
+  private readonly gateway: GatewayListener;
   private readonly refused: Counter<'reason'>;
   private readonly self: WorkloadFacts;
   private push: PushClient | undefined;
@@ -111,8 +113,14 @@ export class WeftProxy implements ConfigSink {
       gateway: handler('gateway', 0),
     };
     this.gatewayTls = new GatewayTls({
-      onSecure: (tls, listener) => this.serveGatewayTls(tls, listener.port),
+      onSecure: (tls, listener) => this.serveGatewayTls(tls, listener.port, listener.name),
       onProblem: (problem) => options.log.warn(problem, 'gateway TLS server'),
+    });
+    this.gateway = new GatewayListener({
+      config: () => this.compiled,
+      http: this.httpByDirection.gateway,
+      terminate: (socket, listener) => this.gatewayTls.terminate(socket, listener),
+      tcp: (config, conn) => this.tcpContext(config, conn, 'source'),
     });
     const originalDestination = options.capture ? this.originalDestinationReader() : undefined;
     this.inbound = new InboundListener({
@@ -280,7 +288,7 @@ export class WeftProxy implements ConfigSink {
 
   /** Gateway listeners bind their own ports; a port that left the configuration stops accepting. */
   private reconcileOwnPorts(compiled: CompiledConfig): void {
-    const wanted = new Set(compiled.gateway.keys());
+    const wanted = new Set([...compiled.gateway.keys(), ...compiled.gatewayBySni.keys()]);
     for (const [port, server] of this.ownPorts) {
       if (wanted.has(port)) continue;
       server.close();
@@ -288,38 +296,15 @@ export class WeftProxy implements ConfigSink {
     }
     for (const port of wanted) {
       if (this.ownPorts.has(port)) continue;
-      const server = createServer((s) => this.acceptGateway(s, port));
+      const server = createServer((s) => this.gateway.accept(s, port));
       server.on('error', (err) => this.options.log.error({ err, port }, 'cannot bind a gateway listener'));
       server.listen(port, this.options.bindAddress);
       this.ownPorts.set(port, server);
     }
   }
 
-  private acceptGateway(socket: Socket, port: number): void {
-    acceptOnPort(socket, port);
-    const listener = this.compiled?.gateway.get(port);
-    if (!listener) return void socket.destroy();
-    // A TLS server whose credential is missing is not served: never fall back to plaintext.
-    const tlsMode = listener.config.tls?.mode;
-    if (tlsMode === 'SIMPLE' || tlsMode === 'MUTUAL') return this.gatewayTls.accept(socket, port);
-    if (
-      listener.config.tcpRoute &&
-      (listener.config.protocol === 'tcp' || listener.config.protocol === 'tls')
-    ) {
-      const conn: DownstreamConnection = {
-        remoteAddress: socket.remoteAddress ?? '',
-        targetPort: port,
-        peerIdentity: undefined,
-        tls: false,
-        originalDestination: undefined,
-      };
-      return proxyTcp(socket, listener.config.tcpRoute, this.tcpContext(this.compiled!, conn, 'source'));
-    }
-    this.httpByDirection.gateway.serveHttp1(socket);
-  }
-
-  /** A terminated gateway connection: HTTP/2 or HTTP/1.1 as ALPN chose, routed by the port's listener. */
-  private serveGatewayTls(tls: TLSSocket, port: number): void {
+  /** A terminated gateway connection: HTTP/2 or HTTP/1.1 as ALPN chose, routed by the listener that terminated it. */
+  private serveGatewayTls(tls: TLSSocket, port: number, listener: string): void {
     tls.on('error', () => tls.destroy());
     (tls as WithConnection)[CONNECTION] = {
       remoteAddress: tls.remoteAddress ?? '',
@@ -327,6 +312,7 @@ export class WeftProxy implements ConfigSink {
       peerIdentity: undefined,
       tls: true,
       originalDestination: undefined,
+      gatewayListener: listener,
     };
     if (tls.alpnProtocol === 'h2') this.httpByDirection.gateway.serveHttp2(tls);
     else this.httpByDirection.gateway.serveHttp1(tls);

@@ -4,6 +4,7 @@ import { compileAuthorization } from '../security/authorization.js';
 import { compileRouteConfiguration, type RouteTable } from '../routing/route-table.js';
 import { UpstreamCluster, type ClusterDependencies } from '../upstream/cluster.js';
 import { ConfigError } from './config-error.js';
+import { emptyGatewayListeners, indexGatewayListener } from './gateway-listeners.js';
 import type {
   ClusterLoadAssignment,
   InboundMtls,
@@ -38,7 +39,15 @@ export interface CompiledConfig {
   readonly raw: ProxyConfig;
   readonly outbound: ReadonlyMap<number, ActiveListener>;
   readonly inbound: ReadonlyMap<number, ActiveListener>;
+  /** The plaintext gateway listener of each port (HTTP routed by Host, or TCP). */
   readonly gateway: ReadonlyMap<number, ActiveListener>;
+  /**
+   * Gateway TLS listeners (SIMPLE, MUTUAL, PASSTHROUGH) chosen by the server name a ClientHello asks
+   * for, by port, then by host (lowercase, `*.suffix`, or `*`); see gatewayListenerBySni.
+   */
+  readonly gatewayBySni: ReadonlyMap<number, ReadonlyMap<string, ActiveListener>>;
+  /** Gateway listeners by name: a terminated connection is routed by the listener that terminated it. */
+  readonly gatewayByName: ReadonlyMap<string, ActiveListener>;
   /** Outbound listeners bound to a service address (`<address>:<port>`), reached through traffic capture. */
   readonly outboundByAddress: ReadonlyMap<string, ActiveListener>;
   /**
@@ -98,14 +107,15 @@ export function compileConfig(
   const listeners = {
     outbound: new Map<number, ActiveListener>(),
     inbound: new Map<number, ActiveListener>(),
-    gateway: new Map<number, ActiveListener>(),
   } as const;
+  const gateway = emptyGatewayListeners();
   const outboundByAddress = new Map<string, ActiveListener>();
   const outboundBySni = new Map<number, Map<string, ActiveListener>>();
   config.listeners.forEach((l, i) => {
     const routes = l.routeConfig === undefined ? undefined : routeTables.get(l.routeConfig);
     if (l.routeConfig !== undefined && !routes)
       throw new ConfigError(`listeners[${i}].routeConfig`, `no RouteConfiguration named "${l.routeConfig}"`);
+    if (l.direction === 'gateway') return indexGatewayListener(gateway, { config: l, routes }, i);
     const sniHosts = outboundSniHosts(l);
     if (sniHosts) return indexBySni(outboundBySni, sniHosts, { config: l, routes }, i);
     // Outbound TCP listeners are per service address (Istio's per-VIP listeners): several share a port.
@@ -134,6 +144,9 @@ export function compileConfig(
     compiled: {
       raw: config,
       ...listeners,
+      gateway: gateway.plain,
+      gatewayBySni: gateway.bySni,
+      gatewayByName: gateway.byName,
       outboundByAddress,
       outboundBySni,
       clusters,

@@ -40,6 +40,11 @@ export interface DownstreamConnection {
    * proxy: an outbound request whose Host names no service is routed by it.
    */
   readonly originalDestination: string | undefined;
+  /**
+   * The gateway listener (Gateway server) whose TLS this connection terminated, chosen by its
+   * ClientHello's server name: its route configuration routes the requests, not the port's.
+   */
+  readonly gatewayListener?: string;
 }
 
 export const CONNECTION = Symbol('weft.downstream.connection');

@@ -349,6 +349,9 @@ class RequestContext {
     const { direction } = this.options;
     if (direction === 'outbound')
       return config.outbound.get(this.conn.targetPort ?? authorityPort(this.authority));
+    // A terminated gateway connection: the Gateway server its server name chose routes it.
+    if (direction === 'gateway' && this.conn.gatewayListener !== undefined)
+      return config.gatewayByName.get(this.conn.gatewayListener);
     const byPort = direction === 'inbound' ? config.inbound : config.gateway;
     const port = this.conn.targetPort ?? this.options.listenerPort;
     return byPort.get(port) ?? (byPort.size === 1 ? byPort.values().next().value : undefined);

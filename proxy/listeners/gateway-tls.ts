@@ -7,10 +7,7 @@ import {
   type TLSSocket,
 } from 'node:tls';
 import type { Listener, ProxyConfig, TlsSecret } from '../config/generated/proxy-config.js';
-import { readServerName } from './sni.js';
 
-/** How long a client may take to send its whole ClientHello. */
-const CLIENT_HELLO_TIMEOUT_MS = 10_000;
 /** ALPN of terminated HTTP: h2 first, as Envoy's gateway offers it. */
 const HTTP_ALPN = ['h2', 'http/1.1'];
 
@@ -31,45 +28,39 @@ interface Terminator {
 
 /**
  * TLS termination on gateway ports (Gateway servers with tls.mode SIMPLE or MUTUAL), as Envoy's
- * gateway filter chains: the ClientHello's server name picks the server among those of the port
- * (exact host, then `*.suffix`, then `*`), and that server's own tls.Server completes the handshake
- * with its credential, asking for and verifying a client certificate under MUTUAL. A server's
- * credential arrives in the configuration's `secrets`; a rotation swaps the secure context
+ * gateway filter chains: once the ClientHello's server name has picked a listener among those of
+ * the port (GatewayListener), that listener's own tls.Server completes the handshake with its
+ * credential, asking for and verifying a client certificate under MUTUAL. A listener's credential
+ * arrives in the configuration's `secrets`; a rotation swaps the secure context
  * (`setSecureContext`), so new handshakes get the new certificate and open connections carry on.
- * A server whose credential is missing or unusable is not served; an unusable update keeps the
+ * A listener whose credential is missing or unusable is not served; an unusable update keeps the
  * credential it had.
  */
 export class GatewayTls {
   private readonly byListener = new Map<string, Terminator>();
-  private byPort = new Map<number, Map<string, Terminator>>();
 
   constructor(private readonly options: GatewayTlsOptions) {}
 
   /** Applies a configuration: servers added, rotated, or dropped (their open connections stay). */
   update(config: ProxyConfig): void {
     const secrets = new Map((config.secrets ?? []).map((s) => [s.name, s]));
-    const byPort = new Map<number, Map<string, Terminator>>();
     const kept = new Set<string>();
     for (const listener of config.listeners) {
-      const terminator = this.terminatorFor(listener, secrets);
-      if (!terminator) continue;
-      kept.add(listener.name);
-      const hosts = byPort.get(listener.port) ?? new Map<string, Terminator>();
-      byPort.set(listener.port, hosts);
-      for (const host of listener.tls?.hosts ?? ['*']) hosts.set(host.toLowerCase(), terminator);
+      if (this.terminatorFor(listener, secrets)) kept.add(listener.name);
     }
     for (const name of this.byListener.keys()) if (!kept.has(name)) this.byListener.delete(name);
-    this.byPort = byPort;
   }
 
-  /** Reads the server name, then hands the connection to that server's handshake; no match closes it. */
-  accept(socket: Socket, port: number): void {
-    readServerName(socket, CLIENT_HELLO_TIMEOUT_MS, (sni) => {
-      const hosts = this.byPort.get(port);
-      const terminator = hosts && serverFor(hosts, sni);
-      if (!terminator) return void socket.destroy();
-      terminator.server.emit('connection', socket);
-    });
+  /**
+   * Hands a connection whose ClientHello (still unread) chose `listener` to that listener's
+   * handshake. False when the listener is not served (no usable credential): the caller closes it,
+   * rather than answer with another server's certificate or in plaintext.
+   */
+  terminate(socket: Socket, listener: string): boolean {
+    const terminator = this.byListener.get(listener);
+    if (!terminator) return false;
+    terminator.server.emit('connection', socket);
+    return true;
   }
 
   private terminatorFor(listener: Listener, secrets: ReadonlyMap<string, TlsSecret>): Terminator | undefined {
@@ -155,17 +146,4 @@ function credentialOf(
     return { problem: `unusable credential: ${(err as Error).message}`, keepPrevious: true };
   }
   return { context };
-}
-
-/** The server for a ClientHello's name: exact, then its `*.` wildcard, then `*`. Pure. */
-function serverFor(hosts: ReadonlyMap<string, Terminator>, sni: string | undefined): Terminator | undefined {
-  if (sni) {
-    const name = sni.toLowerCase();
-    const exact = hosts.get(name);
-    if (exact) return exact;
-    const dot = name.indexOf('.');
-    const wildcard = dot > 0 ? hosts.get(`*${name.slice(dot)}`) : undefined;
-    if (wildcard) return wildcard;
-  }
-  return hosts.get('*');
 }

@@ -57,6 +57,9 @@ export interface Listener {
   tcpRoute?: TcpRoute;
   tls?: ServerTls;
 }
+/**
+ * Where a TCP connection goes; on a PASSTHROUGH gateway listener, where the still-encrypted connection (ClientHello included) goes.
+ */
 export interface TcpRoute {
   clusters: WeightedCluster[];
 }
@@ -78,9 +81,15 @@ export interface HeaderOperations {
   };
   remove?: string[];
 }
+/**
+ * Gateway listeners: a port carries one plaintext listener, or TLS listeners (SIMPLE and MUTUAL terminate with their credential and route by their routeConfig; PASSTHROUGH forwards by tcpRoute) chosen by the ClientHello's server name among tls.hosts, each name on one listener of the port. Outbound: a TLS listener chosen by server name.
+ */
 export interface ServerTls {
   mode: 'SIMPLE' | 'MUTUAL' | 'PASSTHROUGH';
   credentialName?: string;
+  /**
+   * The server names (SNI) that choose this listener: exact (any case), *.suffix (one or more labels; the longest suffix wins), or * (any name, and a ClientHello without one). Absent or empty on a gateway listener: *.
+   */
   hosts?: string[];
 }
 export interface RouteConfiguration {
