@@ -1,4 +1,3 @@
-import type { Gateway, Server } from '../../crds/generated/types/gateway.js';
 import type { VirtualService } from '../../crds/generated/types/virtualservice.js';
 import type {
   Cluster,
@@ -13,7 +12,8 @@ import type {
 } from '../../proxy/config/generated/proxy-config.js';
 import { destinationRuleFor, outboundCluster } from './clusters.js';
 import { clusterEndpoints, serviceWorkloads } from './endpoints.js';
-import { clusterName, hostMatches, serviceDomains } from './hosts.js';
+import { gatewayListeners } from './gateways.js';
+import { clusterName, serviceDomains } from './hosts.js';
 import { defaultRoute, httpRoute, l4MatchApplies, weightedClusters, type RouteContext } from './routes.js';
 import { authorizationFor, inboundMtls } from './security.js';
 import {
@@ -26,7 +26,7 @@ import {
 } from './snapshot.js';
 import { boundVirtualServices, virtualServiceForHost, type Diagnostic } from './virtual-services.js';
 import { indexOf } from './snapshot-index.js';
-import { nameOf, namespaceOf, selects, visibleServices } from './visibility.js';
+import { namespaceOf, selects, visibleServices } from './visibility.js';
 
 export const PROXY_CONFIG_VERSION = 'weft.proxy/v1';
 
@@ -198,103 +198,6 @@ function inbound(snapshot: MeshSnapshot, proxy: ProxyIdentity) {
   return { listeners, routes, clusters };
 }
 
-const GATEWAY_PROTOCOLS: Record<string, Listener['protocol']> = {
-  HTTP: 'http',
-  HTTPS: 'http',
-  HTTP2: 'http2',
-  GRPC: 'grpc',
-  TCP: 'tcp',
-  TLS: 'tls',
-};
-/** Server TLS modes the gateway terminates or passes through itself. */
-const GATEWAY_TLS_MODES = new Set(['SIMPLE', 'MUTUAL', 'PASSTHROUGH']);
-
-function serverTls(server: Server, hosts: string[]): Listener['tls'] {
-  const mode = server.tls?.mode;
-  if (!mode || !GATEWAY_TLS_MODES.has(mode)) return undefined;
-  return {
-    mode: mode as 'SIMPLE' | 'MUTUAL' | 'PASSTHROUGH',
-    ...(server.tls?.credentialName ? { credentialName: server.tls.credentialName } : {}),
-    hosts,
-  };
-}
-
-/**
- * The hosts a VirtualService serves through a Gateway server: each pair of matching hosts gives the
- * more specific one (`*` and `bookinfo.example.com` give `bookinfo.example.com`). Pure.
- */
-export function intersectHosts(vsHosts: readonly string[], serverHosts: readonly string[]): string[] {
-  const out = new Set<string>();
-  for (const h of vsHosts) {
-    for (const sh of serverHosts) {
-      if (hostMatches(sh, h)) out.add(h);
-      else if (hostMatches(h, sh)) out.add(sh);
-    }
-  }
-  return [...out];
-}
-
-/** One Gateway server: its listener, and the route configuration of the VirtualServices bound to it. */
-function serverListener(
-  snapshot: MeshSnapshot,
-  proxy: ProxyIdentity,
-  ref: string,
-  server: Server,
-  lookupService: RouteContext['lookupService'],
-  diagnostics: Diagnostic[],
-): { listener: Listener; routes?: RouteConfiguration } {
-  const port = server.port.targetPort ?? server.port.number;
-  const name = `gateway|${port}|${ref}`;
-  const protocol = GATEWAY_PROTOCOLS[server.port.protocol.toUpperCase()] ?? 'tcp';
-  const serverHosts = server.hosts.map((h) => (h.includes('/') ? h.split('/', 2)[1]! : h));
-  const tls = serverTls(server, serverHosts);
-  const listener: Listener = { name, direction: 'gateway', port, protocol, ...(tls ? { tls } : {}) };
-  if (protocol === 'tcp' || protocol === 'tls') return { listener };
-
-  const ctx: RouteContext = { proxy, port: server.port.number, gateway: ref, lookupService };
-  const virtualHosts: VirtualHost[] = [];
-  for (const vs of boundVirtualServices(snapshot.virtualServices, proxy, ref)) {
-    const hosts = intersectHosts(vs.spec?.hosts ?? [], serverHosts);
-    if (hosts.length === 0) {
-      diagnostics.push({
-        resource: `VirtualService ${nameOf(vs)}`,
-        message: `none of its hosts is served by Gateway ${ref} port ${server.port.number}; add a matching host to the Gateway's server or to the VirtualService`,
-      });
-      continue;
-    }
-    const routes = (vs.spec?.http ?? []).flatMap((http, i) => httpRoute(vs, http, i, ctx) ?? []);
-    virtualHosts.push({
-      name: `${nameOf(vs)}:${server.port.number}`,
-      domains: hosts.flatMap((h) => [h, `${h}:${server.port.number}`]),
-      routes,
-    });
-  }
-  return { listener: { ...listener, routeConfig: name }, routes: { name, virtualHosts } };
-}
-
-/** Gateway listeners: one per server of the Gateways selecting this proxy, routed by bound VirtualServices. */
-function gatewayListeners(
-  snapshot: MeshSnapshot,
-  proxy: ProxyIdentity,
-  services: readonly MeshService[],
-  diagnostics: Diagnostic[],
-) {
-  const lookupService = lookupIn(services);
-  const listeners: Listener[] = [];
-  const routes: RouteConfiguration[] = [];
-  const gateways = snapshot.gateways.filter(
-    (g: Gateway) => g.spec?.selector && selects(g.spec.selector, proxy.labels),
-  );
-  for (const gateway of gateways.sort((a, b) => nameOf(a).localeCompare(nameOf(b)))) {
-    for (const server of gateway.spec?.servers ?? []) {
-      const built = serverListener(snapshot, proxy, nameOf(gateway), server, lookupService, diagnostics);
-      listeners.push(built.listener);
-      if (built.routes) routes.push(built.routes);
-    }
-  }
-  return { listeners, routes };
-}
-
 const byName = <T extends { name: string }>(a: T, b: T): number => a.name.localeCompare(b.name);
 
 /** A proxy's configuration without its endpoints: everything an endpoint change leaves alone. */
@@ -331,7 +234,7 @@ export function translateResources(snapshot: MeshSnapshot, proxy: ProxyIdentity)
     proxy.role === 'sidecar' ? inbound(snapshot, proxy) : { listeners: [], routes: [], clusters: [] };
   const gw =
     proxy.role === 'gateway'
-      ? gatewayListeners(snapshot, proxy, services, diagnostics)
+      ? gatewayListeners(snapshot, proxy, lookupIn(services), diagnostics)
       : { listeners: [], routes: [] };
   const config: Omit<ProxyConfig, 'endpoints'> = {
     version: PROXY_CONFIG_VERSION,

@@ -5,12 +5,16 @@ import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import {
   connect as tlsConnect,
+  createServer as createTlsServer,
   type ConnectionOptions,
   type PeerCertificate,
   type TLSSocket,
 } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { issueCertificate, type KeyPair } from '../../controllers/ca/issue.js';
+import { snapshotFromObjects } from '../../controllers/translate/snapshot-from-objects.js';
+import { translate } from '../../controllers/translate/translate.js';
 import type { Listener, ProxyConfig, TlsSecret } from '../../proxy/config/generated/proxy-config.js';
 import {
   NO_POLICIES,
@@ -296,5 +300,242 @@ describe('weft-proxy gateway TLS termination (Gateway servers SIMPLE and MUTUAL 
     );
     assert.equal(await handshakes(simplePort, 'bookinfo.example.com', ca), false);
     assert.equal((await getHttps(mutualPort, 'secure.example.com', ca, clientCert)).status, 200);
+  });
+});
+
+/** A TLS server of its own (a database, say) behind a PASSTHROUGH gateway: it answers `ping` with `pong`. */
+interface TlsUpstream {
+  readonly port: number;
+  /** TCP connections it accepted, and the server names their ClientHellos asked for. */
+  readonly accepted: { count: number };
+  readonly serverNames: (string | false | null)[];
+  close(): Promise<void>;
+}
+
+async function startTlsUpstream(pair: KeyPair): Promise<TlsUpstream> {
+  const accepted = { count: 0 };
+  const serverNames: (string | false | null)[] = [];
+  const server = createTlsServer({ cert: pair.certPem, key: pair.keyPem }, (socket) => {
+    serverNames.push(socket.servername);
+    socket.on('data', (d: Buffer) => socket.write(`pong: ${d.toString()}`));
+    socket.on('error', () => socket.destroy());
+  });
+  server.on('connection', () => (accepted.count += 1));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    port: (server.address() as AddressInfo).port,
+    accepted,
+    serverNames,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+/** A TLS connection asking for `servername`: the certificate it was shown, and the answer to `ping`. */
+function tlsPing(
+  port: number,
+  servername: string,
+  ca: KeyPair,
+): Promise<{ cert: PeerCertificate; reply: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port, servername, ca: ca.certPem });
+    socket.once('secureConnect', () => socket.write('ping'));
+    socket.once('data', (d: Buffer) => {
+      resolve({ cert: socket.getPeerCertificate(), reply: d.toString() });
+      socket.destroy();
+    });
+    socket.once('error', reject);
+    socket.once('close', () => reject(new Error(`closed before any answer for ${servername}`)));
+  });
+}
+
+/**
+ * Whether the gateway closes a connection asking for `servername` before any handshake completes,
+ * whatever certificate it might have shown (nothing is verified, so a wrong certificate would not
+ * pass for a closed connection).
+ */
+function closedAtHello(port: number, servername: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false });
+    socket.once('secureConnect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+    socket.once('close', () => resolve(true));
+  });
+}
+
+const kube = (kind: string, name: string, spec: object, labels?: Record<string, string>): KubernetesObject =>
+  ({
+    apiVersion: kind === 'Service' ? 'v1' : 'networking.weft.dev/v1',
+    kind,
+    metadata: { name, namespace: 'default', ...(labels ? { labels } : {}) },
+    spec,
+  }) as KubernetesObject;
+
+/** A workload outside the mesh (no proxy, plaintext) at 127.0.0.1, serving `portName` on `port`. */
+const workload = (name: string, portName: string, port: number): KubernetesObject =>
+  kube('WorkloadEntry', name, {
+    address: '127.0.0.1',
+    labels: { app: name, 'security.weft.dev/tlsMode': 'disabled' },
+    ports: { [portName]: port },
+  });
+
+describe('weft-proxy gateway: several TLS servers and a PASSTHROUGH server on one port (translated from Gateway and VirtualService resources)', () => {
+  const gatewayCa = issueCertificate({ commonName: 'gateway test CA', usage: 'ca', validDays: 1 });
+  const dbCa = issueCertificate({ commonName: 'database CA', usage: 'ca', validDays: 1 });
+  const clientCa = issueCertificate({ commonName: 'client test CA', usage: 'ca', validDays: 1 });
+  const server = (host: string, ca: KeyPair): KeyPair =>
+    issueCertificate({ commonName: host, dnsNames: [host], usage: 'server', validDays: 1 }, ca);
+  const aCert = server('a.example.com', gatewayCa);
+  const bCert = server('b.example.com', gatewayCa);
+  const dbCert = server('db.example.com', dbCa);
+  const clientCert = issueCertificate({ commonName: 'partner', usage: 'client', validDays: 1 }, clientCa);
+  let appA: Upstream;
+  let appB: Upstream;
+  let db: TlsUpstream;
+  let gw: TestProxy;
+  let port: number;
+
+  function resources(): KubernetesObject[] {
+    const https = (name: string, host: string, mode: string, credentialName: string) => ({
+      port: { number: 443, name, protocol: 'HTTPS', targetPort: port },
+      hosts: [host],
+      tls: { mode, credentialName },
+    });
+    const routeTo = (host: string, service: string) => ({
+      hosts: [host],
+      gateways: ['web'],
+      http: [{ route: [{ destination: { host: service } }] }],
+    });
+    return [
+      kube('Service', 'app-a', { selector: { app: 'app-a' }, ports: [{ name: 'http', port: 8080 }] }),
+      kube('Service', 'app-b', { selector: { app: 'app-b' }, ports: [{ name: 'http', port: 8080 }] }),
+      kube('Service', 'db', { selector: { app: 'db' }, ports: [{ name: 'tls', port: 443 }] }),
+      workload('app-a', 'http', appA.port),
+      workload('app-b', 'http', appB.port),
+      workload('db', 'tls', db.port),
+      kube('Gateway', 'web', {
+        selector: { app: 'gw' },
+        servers: [
+          https('https-a', 'a.example.com', 'SIMPLE', 'a-cert'),
+          https('https-b', 'b.example.com', 'MUTUAL', 'b-cert'),
+        ],
+      }),
+      kube('Gateway', 'pass', {
+        selector: { app: 'gw' },
+        servers: [
+          {
+            port: { number: 443, name: 'tls', protocol: 'TLS', targetPort: port },
+            hosts: ['*.example.com'],
+            tls: { mode: 'PASSTHROUGH' },
+          },
+        ],
+      }),
+      kube('VirtualService', 'a', routeTo('a.example.com', 'app-a')),
+      kube('VirtualService', 'b', routeTo('b.example.com', 'app-b')),
+      kube('VirtualService', 'db', {
+        hosts: ['db.example.com'],
+        gateways: ['pass'],
+        tls: [
+          {
+            match: [{ sniHosts: ['db.example.com'], port: 443 }],
+            route: [{ destination: { host: 'db', port: { number: 443 } } }],
+          },
+        ],
+      }),
+    ];
+  }
+
+  before(async () => {
+    appA = await startUpstream('app-a');
+    appB = await startUpstream('app-b');
+    db = await startTlsUpstream(dbCert);
+    port = await freePort();
+    const snapshot = snapshotFromObjects(
+      resources(),
+      { trustDomain: 'cluster.local', rootNamespace: 'weft-system', mtlsMode: 'PERMISSIVE' },
+      'default',
+    );
+    const { config, diagnostics } = translate(snapshot, {
+      id: 'gw.default',
+      role: 'gateway',
+      namespace: 'default',
+      labels: { app: 'gw' },
+    });
+    assert.deepEqual(diagnostics, []);
+    // What the control plane adds for a gateway in this namespace (ADR 0011).
+    config.secrets = [secret('a-cert', aCert), secret('b-cert', bCert, clientCa)];
+    gw = await startTestProxy(config);
+    await waitUntil('the gateway port to accept TLS', async () => {
+      const up = await handshakes(port, 'a.example.com', gatewayCa);
+      return { done: up, state: up };
+    });
+  });
+
+  after(async () => {
+    await gw?.stop();
+    await Promise.all([appA?.close(), appB?.close(), db?.close()]);
+  });
+
+  it("answers each server name with that server's own certificate and routes it to that server's VirtualService", async () => {
+    const a = await getHttps(port, 'a.example.com', gatewayCa);
+    assert.deepEqual([a.status, a.body], [200, 'hello from app-a\n']);
+    assert.equal(a.cert.subject.CN, 'a.example.com');
+    assert.equal(a.cert.subjectaltname, 'DNS:a.example.com');
+
+    const b = await getHttps(port, 'b.example.com', gatewayCa, clientCert);
+    assert.deepEqual([b.status, b.body], [200, 'hello from app-b\n']);
+    assert.equal(b.cert.subject.CN, 'b.example.com');
+    assert.equal(b.cert.subjectaltname, 'DNS:b.example.com');
+  });
+
+  it('keeps MUTUAL to its own server: b.example.com refuses a client without a certificate, a.example.com does not ask', async () => {
+    await assert.rejects(getHttps(port, 'b.example.com', gatewayCa));
+    assert.equal((await getHttps(port, 'a.example.com', gatewayCa)).status, 200);
+  });
+
+  it('routes decrypted requests by the server the SNI chose, not by Host: a Host of the other server gets 404', async () => {
+    const before = appB.received.length;
+    const crossed = await new Promise<number>((resolve, reject) => {
+      const req = httpsRequest(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/crossed',
+          servername: 'a.example.com',
+          headers: { host: 'b.example.com' },
+          ca: gatewayCa.certPem,
+          agent: false,
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(crossed, 404);
+    assert.equal(appB.received.length, before);
+  });
+
+  it("PASSTHROUGH: the client's TLS ends at the database, which shows its own certificate and sees the SNI", async () => {
+    const { cert, reply } = await tlsPing(port, 'db.example.com', dbCa);
+    assert.equal(reply, 'pong: ping');
+    assert.equal(cert.subject.CN, 'db.example.com');
+    assert.equal(cert.issuer.CN, 'database CA');
+    assert.equal(db.serverNames.at(-1), 'db.example.com');
+  });
+
+  it('closes a ClientHello whose server name no server or route has, without reaching any upstream', async () => {
+    const accepted = db.accepted.count;
+    const requests = appA.received.length + appB.received.length;
+    // Within the PASSTHROUGH server's *.example.com, but no tls route has it.
+    assert.equal(await closedAtHello(port, 'other.example.com'), true);
+    assert.equal(await closedAtHello(port, 'elsewhere.org'), true);
+    assert.equal(db.accepted.count, accepted);
+    assert.equal(appA.received.length + appB.received.length, requests);
+    assert.equal(await closedAtHello(port, 'db.example.com'), false, 'the same client reaches a known name');
   });
 });

@@ -1,0 +1,155 @@
+import type { Gateway, Server } from '../../crds/generated/types/gateway.js';
+import type { Listener } from '../../proxy/config/generated/proxy-config.js';
+import type { Diagnostic } from './virtual-services.js';
+import { nameOf } from './visibility.js';
+
+/**
+ * Gateway servers as a gateway proxy serves them: classified, named, and grouped by the port they
+ * bind, with Istio's conflicts between servers of one port resolved. Pure.
+ *
+ * What a server is decides what it may share its port with, as an Envoy listener's filter chains:
+ * - `http`: plaintext HTTP (HTTP, HTTP2, GRPC). Every such server on a port is served by one
+ *   listener that routes by Host (Istio's `http.<port>` route), whichever Gateway it comes from.
+ * - `terminate` (tls.mode SIMPLE or MUTUAL) and `passthrough` (PASSTHROUGH, the default mode on
+ *   HTTPS and TLS ports): TLS chosen by the ClientHello's server name. Any number share a port,
+ *   each with its own hosts; a host already served on the port is a conflict.
+ * - `tcp`: one server per port; bytes are not inspected, so nothing can tell two apart.
+ */
+
+export type ServerKind = 'http' | 'terminate' | 'passthrough' | 'tcp';
+
+/** One server of a Gateway that selects the proxy. */
+export interface GatewayServer {
+  /** `namespace/name` of the Gateway. */
+  readonly gateway: string;
+  readonly server: Server;
+  /** Its position in spec.servers, for diagnostics. */
+  readonly index: number;
+  /** The port the proxy binds: targetPort, else the port number. */
+  readonly port: number;
+  readonly kind: ServerKind;
+  /** Its hosts without the `namespace/` part. */
+  readonly hosts: readonly string[];
+  /**
+   * `gateway|<port>|<namespace>/<gateway>|<port name>`: unique (Istio requires a Gateway's port
+   * names to be), and stable when servers are added, reordered or given other hosts.
+   */
+  readonly name: string;
+}
+
+/** The servers one port serves: all of one family. */
+export interface GatewayPort {
+  readonly port: number;
+  readonly family: 'http' | 'tls' | 'tcp';
+  readonly servers: readonly GatewayServer[];
+}
+
+const HTTP_PROTOCOLS = new Set(['HTTP', 'HTTP2', 'GRPC']);
+const TLS_PROTOCOLS = new Set(['HTTPS', 'TLS']);
+
+const familyOf = (kind: ServerKind): GatewayPort['family'] =>
+  kind === 'http' ? 'http' : kind === 'tcp' ? 'tcp' : 'tls';
+
+const FAMILY_WORDS: Record<GatewayPort['family'], string> = {
+  http: 'plaintext HTTP',
+  tls: 'TLS by server name',
+  tcp: 'TCP',
+};
+
+/** How a server is served, or why it cannot be. Pure. */
+export function serverKind(server: Server): ServerKind | { unsupported: string } {
+  const protocol = server.port.protocol.toUpperCase();
+  const mode = server.tls?.mode;
+  // Terminated whatever the port's protocol says, as before: HTTPS, and HTTP with a certificate.
+  if (mode === 'SIMPLE' || mode === 'MUTUAL') return 'terminate';
+  // On a plaintext port, tls only asks for a redirect to HTTPS (httpsRedirect), as in Istio.
+  if (HTTP_PROTOCOLS.has(protocol)) return 'http';
+  if (!TLS_PROTOCOLS.has(protocol)) return 'tcp';
+  if (!server.tls)
+    return {
+      unsupported: `port protocol ${protocol} needs tls settings: set tls.mode (SIMPLE, MUTUAL or PASSTHROUGH)`,
+    };
+  if (mode === undefined || mode === 'PASSTHROUGH') return 'passthrough';
+  return {
+    unsupported: `tls.mode ${mode} is not supported by Weft gateways; use SIMPLE, MUTUAL or PASSTHROUGH`,
+  };
+}
+
+/** `server 1 (port 443 https)`: how diagnostics name a server. */
+export function describeServer(s: Pick<GatewayServer, 'index' | 'server'>): string {
+  return `server ${s.index} (port ${s.server.port.number} ${s.server.port.name})`;
+}
+
+export const stripNamespace = (host: string): string => (host.includes('/') ? host.split('/', 2)[1]! : host);
+
+/** The servers of `gateways` (oldest first, then in spec order), each classified and named. Pure. */
+export function gatewayServers(gateways: readonly Gateway[], diagnostics: Diagnostic[]): GatewayServer[] {
+  const out: GatewayServer[] = [];
+  for (const gateway of gateways) {
+    const ref = nameOf(gateway);
+    const named = new Map<string, number>();
+    (gateway.spec?.servers ?? []).forEach((server, index) => {
+      const kind = serverKind(server);
+      if (typeof kind !== 'string') {
+        diagnostics.push({
+          resource: `Gateway ${ref}`,
+          message: `${describeServer({ index, server })} is not served: ${kind.unsupported}`,
+        });
+        return;
+      }
+      const port = server.port.targetPort ?? server.port.number;
+      const base = `gateway|${port}|${ref}|${server.port.name}`;
+      const clash = named.get(base);
+      if (clash !== undefined)
+        diagnostics.push({
+          resource: `Gateway ${ref}`,
+          message: `servers ${clash} and ${index} share the port name ${server.port.name} on port ${port}; Istio requires a Gateway's port names to be unique: rename one`,
+        });
+      else named.set(base, index);
+      const name = clash === undefined ? base : `${base}#${index}`;
+      out.push({ gateway: ref, server, index, port, kind, hosts: server.hosts.map(stripNamespace), name });
+    });
+  }
+  return out;
+}
+
+/**
+ * Servers grouped by port, in port order. The first server of a port (the oldest Gateway's) decides
+ * its family; a server of another family, or a second TCP server, is reported and left out. Pure.
+ */
+export function gatewayPorts(servers: readonly GatewayServer[], diagnostics: Diagnostic[]): GatewayPort[] {
+  const ports = new Map<number, { family: GatewayPort['family']; servers: GatewayServer[] }>();
+  for (const s of servers) {
+    const family = familyOf(s.kind);
+    const port = ports.get(s.port);
+    if (!port) {
+      ports.set(s.port, { family, servers: [s] });
+      continue;
+    }
+    const first = port.servers[0]!;
+    if (port.family === family && family !== 'tcp') {
+      port.servers.push(s);
+      continue;
+    }
+    diagnostics.push({
+      resource: `Gateway ${s.gateway}`,
+      message: `${describeServer(s)} is not served: port ${s.port} already serves ${FAMILY_WORDS[port.family]} for Gateway ${first.gateway} ${describeServer(first)}; a port carries plaintext HTTP, TLS chosen by server name (SIMPLE, MUTUAL, PASSTHROUGH), or one TCP server: move it to another port`,
+    });
+  }
+  return [...ports]
+    .sort(([a], [b]) => a - b)
+    .map(([port, { family, servers: list }]) => ({ port, family, servers: list }));
+}
+
+const GATEWAY_PROTOCOLS: Record<string, Listener['protocol']> = {
+  HTTP: 'http',
+  HTTPS: 'http',
+  HTTP2: 'http2',
+  GRPC: 'grpc',
+  TCP: 'tcp',
+  TLS: 'tls',
+};
+
+/** The proxy protocol of a server's port: HTTPS is HTTP once terminated; unknown protocols are TCP. */
+export const listenerProtocol = (server: Server): Listener['protocol'] =>
+  GATEWAY_PROTOCOLS[server.port.protocol.toUpperCase()] ?? 'tcp';

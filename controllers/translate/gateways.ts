@@ -1,0 +1,263 @@
+import type { Gateway } from '../../crds/generated/types/gateway.js';
+import type { TLSRoute, VirtualService } from '../../crds/generated/types/virtualservice.js';
+import type { Listener, RouteConfiguration, VirtualHost } from '../../proxy/config/generated/proxy-config.js';
+import {
+  describeServer,
+  gatewayPorts,
+  gatewayServers,
+  listenerProtocol,
+  type GatewayPort,
+  type GatewayServer,
+} from './gateway-servers.js';
+import { hostMatches } from './hosts.js';
+import { httpRoute, l4MatchApplies, weightedClusters, type RouteContext } from './routes.js';
+import type { MeshSnapshot, ProxyIdentity } from './snapshot.js';
+import { boundVirtualServices, type Diagnostic } from './virtual-services.js';
+import { byAge, nameOf, namespaceOf, selects } from './visibility.js';
+
+/**
+ * Gateway listeners, as Istio builds a gateway's Envoy listeners from its Gateways' servers and the
+ * VirtualServices bound to them. A proxy listener here plays the part of an Envoy filter chain:
+ *
+ * - plaintext HTTP servers of a port share one listener `gateway|<port>` whose route configuration
+ *   holds the virtual hosts of every such server (Istio's `http.<port>`);
+ * - a SIMPLE or MUTUAL server gets its own listener and route configuration, named after the server
+ *   (Istio's `https.<port>.<port name>.<gateway>.<namespace>`): the ClientHello's server name picks
+ *   it, with its certificate, and the decrypted HTTP follows the VirtualServices bound to its Gateway;
+ * - a PASSTHROUGH server gets one listener per `tls` route of a bound VirtualService, chosen by the
+ *   route's SNI hosts (within the server's) and forwarding the still-encrypted bytes (Istio's filter
+ *   chain per TLS route, `server_names` → `tcp_proxy`).
+ *
+ * On a TLS port every server name belongs to one listener: servers are taken oldest Gateway first
+ * and in spec order; a server with a host an earlier server already has is left out entirely, as
+ * Istio skips a server with a duplicate SNI host, and a route's SNI host an earlier server or route
+ * has is dropped from that route. Each is reported. Pure.
+ */
+
+interface GatewayContext {
+  readonly proxy: ProxyIdentity;
+  readonly lookupService: RouteContext['lookupService'];
+  /** VirtualServices bound to a Gateway (`namespace/name`) and visible to the proxy, oldest first. */
+  readonly bound: (gateway: string) => readonly VirtualService[];
+  readonly diagnostics: Diagnostic[];
+}
+
+interface Built {
+  readonly listeners: Listener[];
+  readonly routes: RouteConfiguration[];
+}
+
+/**
+ * The hosts a VirtualService serves through a Gateway server: each pair of matching hosts gives the
+ * more specific one (`*` and `bookinfo.example.com` give `bookinfo.example.com`). Pure.
+ */
+export function intersectHosts(vsHosts: readonly string[], serverHosts: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const h of vsHosts) {
+    for (const sh of serverHosts) {
+      if (hostMatches(sh, h)) out.add(h);
+      else if (hostMatches(h, sh)) out.add(sh);
+    }
+  }
+  return [...out];
+}
+
+/** Gateway listeners and route configurations of a gateway proxy. */
+export function gatewayListeners(
+  snapshot: MeshSnapshot,
+  proxy: ProxyIdentity,
+  lookupService: RouteContext['lookupService'],
+  diagnostics: Diagnostic[],
+): Built {
+  const gateways = snapshot.gateways
+    .filter((g: Gateway) => g.spec?.selector && selects(g.spec.selector, proxy.labels))
+    .sort(byAge);
+  const boundTo = new Map<string, VirtualService[]>();
+  const bound = (gateway: string): VirtualService[] => {
+    let found = boundTo.get(gateway);
+    if (!found)
+      boundTo.set(gateway, (found = boundVirtualServices(snapshot.virtualServices, proxy, gateway)));
+    return found;
+  };
+  const g: GatewayContext = { proxy, lookupService, bound, diagnostics };
+  const servers = gatewayServers(gateways, diagnostics);
+  reportUnserved(servers, g);
+  const built: Built = { listeners: [], routes: [] };
+  for (const port of gatewayPorts(servers, diagnostics)) {
+    if (port.family === 'http') httpPort(port, g, built);
+    else if (port.family === 'tls') tlsPort(port, g, built);
+    else built.listeners.push(plainListener(port.servers[0]!));
+  }
+  return built;
+}
+
+/** A VirtualService bound to a Gateway none of whose servers has any of its hosts routes nothing. */
+function reportUnserved(servers: readonly GatewayServer[], g: GatewayContext): void {
+  for (const gateway of new Set(servers.map((s) => s.gateway))) {
+    const hosts = servers.filter((s) => s.gateway === gateway).flatMap((s) => s.hosts);
+    for (const vs of g.bound(gateway)) {
+      if (intersectHosts(vs.spec?.hosts ?? [], hosts).length > 0) continue;
+      g.diagnostics.push({
+        resource: `VirtualService ${nameOf(vs)}`,
+        message: `none of its hosts is served by Gateway ${gateway}; add a matching host to one of the Gateway's servers or to the VirtualService`,
+      });
+    }
+  }
+}
+
+const routeContext = (s: GatewayServer, g: GatewayContext): RouteContext => ({
+  proxy: g.proxy,
+  port: s.server.port.number,
+  gateway: s.gateway,
+  lookupService: g.lookupService,
+});
+
+/** The virtual hosts of the VirtualServices bound to a server's Gateway, for the hosts both have. */
+function virtualHosts(s: GatewayServer, g: GatewayContext): VirtualHost[] {
+  const ctx = routeContext(s, g);
+  const number = s.server.port.number;
+  return g.bound(s.gateway).flatMap((vs) => {
+    const hosts = intersectHosts(vs.spec?.hosts ?? [], s.hosts);
+    // A VirtualService with only tls or tcp routes claims no HTTP host.
+    if (hosts.length === 0 || !vs.spec?.http?.length) return [];
+    return [
+      {
+        name: `${nameOf(vs)}:${number}`,
+        domains: hosts.flatMap((h) => [h, `${h}:${number}`]),
+        routes: vs.spec.http.flatMap((http, i) => httpRoute(vs, http, i, ctx) ?? []),
+      },
+    ];
+  });
+}
+
+/**
+ * Plaintext HTTP servers of one port: one listener routing by Host over all their virtual hosts. A
+ * VirtualService reached through two servers of one Gateway is one virtual host with both servers'
+ * domains; through another Gateway it is another virtual host (its routes may differ by gateway).
+ */
+function httpPort(port: GatewayPort, g: GatewayContext, built: Built): void {
+  const name = `gateway|${port.port}`;
+  const byKey = new Map<string, VirtualHost>();
+  const names = new Set<string>();
+  for (const s of port.servers) {
+    for (const vh of virtualHosts(s, g)) {
+      const key = `${vh.name}|${s.gateway}`;
+      const same = byKey.get(key);
+      if (same) {
+        same.domains.push(...vh.domains.filter((d) => !same.domains.includes(d)));
+        continue;
+      }
+      const unique = names.has(vh.name) ? { ...vh, name: `${vh.name}@${s.gateway}` } : vh;
+      names.add(unique.name);
+      byKey.set(key, unique);
+    }
+  }
+  const protocol = listenerProtocol(port.servers[0]!.server);
+  built.listeners.push({ name, direction: 'gateway', port: port.port, protocol, routeConfig: name });
+  built.routes.push({ name, virtualHosts: [...byKey.values()] });
+}
+
+/** A TCP server's listener (bytes are not inspected; VirtualService tcp routes are not applied here). */
+function plainListener(s: GatewayServer): Listener {
+  return { name: s.name, direction: 'gateway', port: s.port, protocol: listenerProtocol(s.server) };
+}
+
+/** Who holds each server name on a TLS port, for conflicts: servers' hosts, and the SNI table's keys. */
+interface Claims {
+  readonly serverHosts: Map<string, string>;
+  readonly sni: Map<string, string>;
+}
+
+/** TLS servers of one port, each chosen by server name: terminated, or passed through by route. */
+function tlsPort(port: GatewayPort, g: GatewayContext, built: Built): void {
+  const claims: Claims = { serverHosts: new Map(), sni: new Map() };
+  for (const s of port.servers) {
+    const owner = `Gateway ${s.gateway} ${describeServer(s)}`;
+    const taken = s.hosts.find(
+      (h) => claims.serverHosts.has(h) || (s.kind === 'terminate' && claims.sni.has(h)),
+    );
+    if (taken !== undefined) {
+      g.diagnostics.push({
+        resource: `Gateway ${s.gateway}`,
+        message: `${describeServer(s)} is not served: host ${taken} on port ${s.port} already belongs to ${claims.serverHosts.get(taken) ?? claims.sni.get(taken)}; servers sharing a port need different hosts (Istio rejects duplicate SNI hosts): drop the host or move the server to another port`,
+      });
+      continue;
+    }
+    for (const h of s.hosts) claims.serverHosts.set(h, owner);
+    if (s.kind === 'terminate') {
+      for (const h of s.hosts) claims.sni.set(h, owner);
+      terminatingServer(s, g, built);
+    } else passthroughServer(s, g, claims.sni, built);
+  }
+}
+
+/** A SIMPLE or MUTUAL server: its credential terminates, its own route configuration routes. */
+function terminatingServer(s: GatewayServer, g: GatewayContext, built: Built): void {
+  const { tls } = s.server;
+  const protocol = listenerProtocol(s.server);
+  const listener: Listener = {
+    name: s.name,
+    direction: 'gateway',
+    port: s.port,
+    protocol,
+    tls: {
+      mode: tls!.mode as 'SIMPLE' | 'MUTUAL',
+      ...(tls?.credentialName ? { credentialName: tls.credentialName } : {}),
+      hosts: [...s.hosts],
+    },
+  };
+  // TLS terminated on a TCP or TLS port carries no HTTP to route.
+  if (protocol === 'tcp' || protocol === 'tls') return void built.listeners.push(listener);
+  built.listeners.push({ ...listener, routeConfig: s.name });
+  built.routes.push({ name: s.name, virtualHosts: virtualHosts(s, g) });
+}
+
+/**
+ * A PASSTHROUGH server: a listener per `tls` route of the VirtualServices bound to its Gateway
+ * (oldest first, routes in order), for the route's SNI hosts within the server's that no earlier
+ * server or route holds; the encrypted bytes go to the route's destinations.
+ */
+function passthroughServer(
+  s: GatewayServer,
+  g: GatewayContext,
+  sni: Map<string, string>,
+  built: Built,
+): void {
+  const ctx = routeContext(s, g);
+  const before = built.listeners.length;
+  for (const vs of g.bound(s.gateway)) {
+    (vs.spec?.tls ?? []).forEach((route, i) => {
+      const owner = `VirtualService ${nameOf(vs)} tls[${i}]`;
+      const hosts = routeSniHosts(route, vs, s, ctx).filter((h) => {
+        const holder = sni.get(h);
+        if (holder === undefined) return true;
+        g.diagnostics.push({
+          resource: `VirtualService ${nameOf(vs)}`,
+          message: `tls[${i}]: SNI host ${h} on Gateway ${s.gateway} port ${s.server.port.number} already belongs to ${holder}, which wins; remove the host from one of them`,
+        });
+        return false;
+      });
+      if (hosts.length === 0) return;
+      for (const h of hosts) sni.set(h, owner);
+      built.listeners.push({
+        name: `${s.name}|${nameOf(vs)}/tls/${i}`,
+        direction: 'gateway',
+        port: s.port,
+        protocol: 'tls',
+        tls: { mode: 'PASSTHROUGH', hosts },
+        tcpRoute: { clusters: weightedClusters(route.route, namespaceOf(vs), ctx) },
+      });
+    });
+  }
+  if (built.listeners.length > before) return;
+  g.diagnostics.push({
+    resource: `Gateway ${s.gateway}`,
+    message: `${describeServer(s)} is PASSTHROUGH, but no tls route of a VirtualService bound to it matches its hosts, so its connections are closed; add a VirtualService with tls routes whose sniHosts match the server's hosts`,
+  });
+}
+
+/** The SNI hosts a tls route serves on a server: those of its matches that apply here, within the server's hosts. */
+function routeSniHosts(route: TLSRoute, vs: VirtualService, s: GatewayServer, ctx: RouteContext): string[] {
+  const applicable = route.match.filter((m) => l4MatchApplies(m, vs, ctx));
+  return [...new Set(applicable.flatMap((m) => intersectHosts(m.sniHosts, s.hosts)))];
+}
