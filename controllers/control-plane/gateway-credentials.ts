@@ -36,7 +36,7 @@ export function credentialReferences(config: Pick<ProxyConfig, 'listeners'>): Cr
     return [
       {
         credentialName: tls.credentialName,
-        // Translated gateway listeners are named gateway|<port>|<namespace>/<name>.
+        // Translated TLS gateway listeners are named gateway|<port>|<namespace>/<name>|<port name> (ADR 0014).
         gateway: l.name.split('|')[2] ?? l.name,
         port: l.port,
         hosts: tls.hosts ?? [],
