@@ -370,6 +370,48 @@ describe('redirect', () => {
   });
 });
 
+describe('requireTls ALL (Envoy require_tls, Istio httpsRedirect)', () => {
+  const t = compileRouteConfiguration({
+    name: 'rc',
+    virtualHosts: [
+      { ...vhost('secure', ['secure.example.com', 'secure.example.com:8080']), requireTls: 'ALL' },
+      { ...vhost('v6', ['[::1]:8080']), requireTls: 'ALL' },
+      { ...vhost('open', ['open.example.com']), requireTls: 'NONE' },
+    ],
+  });
+  const answer = (over: Partial<RouteRequest>) => {
+    const req = request({ path: '/a/b?q=1&r=2', ...over });
+    const s = t.select(req);
+    return (
+      s && {
+        route: s.route.name,
+        code: s.route.redirectCode,
+        location: s.route.redirectLocation(req, s.matchIndex),
+      }
+    );
+  };
+
+  it('answers a plaintext request with 301 to https, the host without its port, path and query kept', () => {
+    const redirect = {
+      route: 'secure/require-tls',
+      code: 301,
+      location: 'https://secure.example.com/a/b?q=1&r=2',
+    };
+    assert.deepEqual(answer({ authority: 'secure.example.com:8080' }), redirect);
+    assert.deepEqual(answer({ authority: 'secure.example.com' }), redirect);
+    assert.equal(answer({ authority: '[::1]:8080' })?.location, 'https://[::1]/a/b?q=1&r=2');
+  });
+
+  it('redirects before any route is matched, and routes a request that came over TLS', () => {
+    assert.equal(answer({ authority: 'secure.example.com', scheme: 'https' })?.route, 'secure');
+    assert.equal(answer({ authority: 'open.example.com' })?.route, 'open');
+  });
+
+  it('leaves a request for another virtual host alone', () => {
+    assert.equal(answer({ authority: 'elsewhere.example.com' }), undefined);
+  });
+});
+
 describe('compiled route', () => {
   it('exposes its name, config and compiled CORS policy', () => {
     const config = route('ns/vs/0', { cors: { allowOrigins: [{ exact: 'https://a' }] } });

@@ -336,6 +336,8 @@ function redirectAuthority(r: NonNullable<Route['redirect']>, req: RouteRequest,
 interface CompiledVirtualHost {
   readonly name: string;
   readonly routes: readonly RouteEntry[];
+  /** requireTls ALL: the route that answers a plaintext request (Envoy's SSL redirect route). */
+  readonly tlsRedirect: RouteEntry | undefined;
 }
 
 interface Wildcard {
@@ -404,6 +406,9 @@ class Table implements RouteTable {
   select(req: RouteRequest): RouteSelection | undefined {
     const vh = this.virtualHost(req.authority);
     if (!vh) return undefined;
+    // Envoy checks require_tls before any route: a plaintext request never reaches them.
+    if (vh.tlsRedirect && req.scheme !== 'https')
+      return { virtualHost: vh.name, route: vh.tlsRedirect, matchIndex: -1 };
     const view = new RequestView(req);
     for (const route of vh.routes) {
       const matchIndex = route.firstMatch(view);
@@ -413,10 +418,21 @@ class Table implements RouteTable {
   }
 }
 
+/**
+ * requireTls ALL as a redirect route: https, the host without its port (the plaintext port is not
+ * the HTTPS one, and 443 is https's default), the path and query unchanged, 301.
+ */
+const tlsRedirectRoute = (vh: VirtualHost, path: string): RouteEntry =>
+  new RouteEntry(
+    { name: `${vh.name}/require-tls`, matches: [], redirect: { scheme: 'https', port: 443, code: 301 } },
+    `${path}.requireTls`,
+  );
+
 function compileVirtualHost(vh: VirtualHost, path: string): CompiledVirtualHost {
   return {
     name: vh.name,
     routes: vh.routes.map((r, i) => new RouteEntry(r, `${path}.routes[${i}]`)),
+    tlsRedirect: vh.requireTls === 'ALL' ? tlsRedirectRoute(vh, path) : undefined,
   };
 }
 

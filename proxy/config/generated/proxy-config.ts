@@ -100,6 +100,10 @@ export interface VirtualHost {
   name: string;
   domains: string[];
   routes: Route[];
+  /**
+   * Envoy's require_tls. ALL: a request that did not arrive over TLS is answered with 301 to https://<its host without port><its path and query>, before any route is consulted (Istio's Gateway server tls.httpsRedirect). Absent or NONE: routes as usual.
+   */
+  requireTls?: 'NONE' | 'ALL';
 }
 export interface Route {
   /**
