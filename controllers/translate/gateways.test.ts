@@ -471,3 +471,281 @@ spec:
     );
   });
 });
+
+describe('translate: Gateway tls.httpsRedirect on plaintext HTTP servers', () => {
+  const HTTP_A_REDIRECT = `
+    - port: { number: 80, name: http-a, protocol: HTTP }
+      hosts: [a.example.com]
+      tls: { httpsRedirect: true }`;
+  const HTTP_B = `
+    - port: { number: 80, name: http-b, protocol: HTTP }
+      hosts: [b.example.com]`;
+
+  it("redirects only the hosts of the server that asks, as require_tls ALL on that server's virtual host", () => {
+    const t = translated(web(HTTP_A_REDIRECT, HTTP_B, SERVER_A));
+    const byName = new Map(gatewayListenersOf(t).map((l) => [l.name, l]));
+    assert.deepEqual([...byName.keys()].sort(), ['gateway|443|edge/web|https-a', 'gateway|80']);
+    const [redirect, routed] = routeConfig(t, 'gateway|80')!.virtualHosts;
+    assert.deepEqual(redirect, {
+      name: 'gateway|80|edge/web|http-a',
+      domains: ['a.example.com', 'a.example.com:80'],
+      routes: [],
+      requireTls: 'ALL',
+    });
+    assert.deepEqual([routed?.name, routed?.requireTls], ['edge/b:80', undefined]);
+    assert.deepEqual(clustersByDomain(t, byName.get('gateway|80')!)['b.example.com'], [
+      'outbound|8080||app-b.edge.svc.cluster.local',
+    ]);
+    // The HTTPS server the redirect points at routes a.example.com as before.
+    assert.deepEqual(clustersByDomain(t, byName.get('gateway|443|edge/web|https-a')!)['a.example.com'], [
+      'outbound|8080||app-a.edge.svc.cluster.local',
+    ]);
+    assert.deepEqual(t.diagnostics, []);
+    assertProxyAccepts(t.config);
+  });
+
+  it('redirects every host of a wildcard server, with or without a VirtualService, listing the exact hosts bound through it', () => {
+    const t = translated(
+      web(`
+    - port: { number: 80, name: http, protocol: HTTP, targetPort: 8080 }
+      hosts: ['edge/*.example.com']
+      tls: { httpsRedirect: true }`),
+    );
+    assert.deepEqual(routeConfig(t, 'gateway|8080')?.virtualHosts, [
+      {
+        name: 'gateway|8080|edge/web|http',
+        domains: [
+          '*.example.com',
+          '*.example.com:80',
+          'a.example.com',
+          'a.example.com:80',
+          'b.example.com',
+          'b.example.com:80',
+        ],
+        routes: [],
+        requireTls: 'ALL',
+      },
+    ]);
+    assert.deepEqual(
+      translated(web(HTTP_A_REDIRECT.replace('a.example.com', 'c.example.com'))).config.routes,
+      [
+        {
+          name: 'gateway|80',
+          virtualHosts: [
+            {
+              name: 'gateway|80|edge/web|http-a',
+              domains: ['c.example.com', 'c.example.com:80'],
+              routes: [],
+              requireTls: 'ALL',
+            },
+          ],
+        },
+      ],
+    );
+    assertProxyAccepts(t.config);
+  });
+
+  it('keeps a VirtualService reached through a redirecting and a routing server of one Gateway apart', () => {
+    // VirtualService b for both hosts: merged into one virtual host, a.example.com would route.
+    const yaml = web(HTTP_A_REDIRECT, HTTP_B).replace(
+      'hosts: [b.example.com]\n  gateways',
+      'hosts: [a.example.com, b.example.com]\n  gateways',
+    );
+    assert.ok(yaml.includes('hosts: [a.example.com, b.example.com]'));
+    const t = translated(yaml);
+    const vhosts = routeConfig(t, 'gateway|80')!.virtualHosts;
+    assert.deepEqual(
+      vhosts.map((vh) => [vh.name, vh.domains, vh.requireTls]),
+      [
+        ['gateway|80|edge/web|http-a', ['a.example.com', 'a.example.com:80'], 'ALL'],
+        ['edge/b:80', ['b.example.com', 'b.example.com:80'], undefined],
+      ],
+    );
+    assertProxyAccepts(t.config);
+  });
+
+  it('ignores httpsRedirect on a server that terminates TLS: its requests already came over TLS', () => {
+    const t = translated(
+      web(SERVER_A.replace('tls: { mode: SIMPLE', 'tls: { httpsRedirect: true, mode: SIMPLE')),
+    );
+    const [https] = gatewayListenersOf(t);
+    assert.deepEqual(
+      routeConfig(t, https!.routeConfig)?.virtualHosts.map((vh) => [vh.name, vh.requireTls]),
+      [['edge/a:443', undefined]],
+    );
+  });
+});
+
+/** TCP services the tcp routes below send to, in namespace edge. */
+const TCP_SERVICES = `
+apiVersion: v1
+kind: Service
+metadata: { name: mongo }
+spec: { selector: { app: mongo }, ports: [{ name: mongo, port: 27017 }] }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: mongo-canary }
+spec: { selector: { app: mongo-canary }, ports: [{ name: mongo, port: 27017 }] }
+`;
+
+/** Gateway edge/tcp with one server (YAML list item), and VirtualService edge/mongo with `tcp` routes bound to it. */
+const tcpGateway = (server: string, tcp: string): string => `${TCP_SERVICES}
+---
+apiVersion: networking.weft.dev/v1
+kind: Gateway
+metadata: { name: tcp, creationTimestamp: '2026-01-01T00:00:00Z' }
+spec:
+  selector: { app: weft-ingressgateway }
+  servers:
+${server}
+---
+apiVersion: networking.weft.dev/v1
+kind: VirtualService
+metadata: { name: mongo, creationTimestamp: '2026-01-01T00:00:00Z' }
+spec:
+  hosts: ['*']
+  gateways: [tcp]
+  tcp:
+${tcp}
+`;
+
+const MONGO_SERVER = `
+    - port: { number: 27017, name: mongo, protocol: MONGO, targetPort: 7017 }
+      hosts: ['*']`;
+
+const MONGO_ROUTES = `
+    - match: [{ port: 27018 }]
+      route: [{ destination: { host: mongo-canary } }]
+    - match: [{ port: 27017, gateways: [elsewhere] }, { port: 27017 }]
+      route:
+        - { destination: { host: mongo }, weight: 80 }
+        - { destination: { host: mongo-canary, port: { number: 27017 } }, weight: 20 }
+    - route: [{ destination: { host: mongo } }]`;
+
+const MONGO = 'outbound|27017||mongo.edge.svc.cluster.local';
+const MONGO_CANARY = 'outbound|27017||mongo-canary.edge.svc.cluster.local';
+
+describe('translate: VirtualService tcp routes on Gateway TCP servers', () => {
+  it("forwards a TCP server's connections by the first tcp route whose match applies (Gateway port number, gateways), weighted", () => {
+    const t = translated(tcpGateway(MONGO_SERVER, MONGO_ROUTES));
+    assert.deepEqual(gatewayListenersOf(t), [
+      {
+        name: 'gateway|7017|edge/tcp|mongo',
+        direction: 'gateway',
+        port: 7017,
+        protocol: 'tcp',
+        tcpRoute: {
+          clusters: [
+            { cluster: MONGO, weight: 80 },
+            { cluster: MONGO_CANARY, weight: 20 },
+          ],
+        },
+      },
+    ]);
+    assert.deepEqual(t.diagnostics, []);
+    assertProxyAccepts(t.config);
+  });
+
+  it('takes a route without match, and leaves out one whose match names another gateway', () => {
+    const t = translated(
+      tcpGateway(
+        MONGO_SERVER,
+        `
+    - match: [{ gateways: [elsewhere] }]
+      route: [{ destination: { host: mongo-canary } }]
+    - route: [{ destination: { host: mongo } }]`,
+      ),
+    );
+    assert.deepEqual(gatewayListenersOf(t)[0]?.tcpRoute, { clusters: [{ cluster: MONGO, weight: 100 }] });
+  });
+
+  it('gives the server to the older VirtualService, and reports the newer one whose route never applies', () => {
+    const t = translated(
+      tcpGateway(MONGO_SERVER, MONGO_ROUTES),
+      `
+apiVersion: networking.weft.dev/v1
+kind: VirtualService
+metadata: { name: mongo-too, creationTimestamp: '2026-02-01T00:00:00Z' }
+spec:
+  hosts: ['*']
+  gateways: [tcp]
+  tcp: [{ route: [{ destination: { host: mongo-canary } }] }]
+`,
+    );
+    assert.deepEqual(
+      gatewayListenersOf(t)[0]?.tcpRoute?.clusters.map((c) => c.cluster),
+      [MONGO, MONGO_CANARY],
+    );
+    assert.deepEqual(t.diagnostics, [
+      {
+        resource: 'VirtualService edge/mongo-too',
+        message:
+          'tcp[0] is not used on Gateway edge/tcp server 0 (port 27017 mongo): VirtualService edge/mongo tcp[1], which is older, takes its connections (TCP carries no host to choose by, so a server has one route); give the routes different servers with match.port or match.gateways, or remove one',
+      },
+    ]);
+  });
+
+  it('reports a TCP server no tcp route serves (its connections are closed)', () => {
+    const t = translated(
+      tcpGateway(
+        MONGO_SERVER,
+        `    - match: [{ port: 27018 }]\n      route: [{ destination: { host: mongo } }]`,
+      ),
+    );
+    assert.deepEqual(
+      gatewayListenersOf(t).map((l) => [l.name, l.tcpRoute]),
+      [['gateway|7017|edge/tcp|mongo', undefined]],
+    );
+    assert.deepEqual(t.diagnostics, [
+      {
+        resource: 'Gateway edge/tcp',
+        message:
+          "server 0 (port 27017 mongo) is TCP, but no tcp route of a VirtualService bound to it applies, so its connections are closed; add a VirtualService bound to the Gateway, with one of the server's hosts, and a tcp route without match or with match.port 27017",
+      },
+    ]);
+  });
+
+  it('does not take a VirtualService that shares no host with the server', () => {
+    const t = translated(
+      tcpGateway(MONGO_SERVER.replace("hosts: ['*']", 'hosts: [mongo.example.com]'), MONGO_ROUTES).replace(
+        "hosts: ['*']\n  gateways: [tcp]",
+        'hosts: [other.example.com]\n  gateways: [tcp]',
+      ),
+    );
+    assert.equal(gatewayListenersOf(t)[0]?.tcpRoute, undefined);
+    assert.deepEqual(
+      t.diagnostics.map((d) => d.resource),
+      ['VirtualService edge/mongo', 'Gateway edge/tcp'],
+    );
+  });
+
+  it("terminates TLS on a TLS port with tls.mode SIMPLE and forwards the plaintext by the tcp route (Istio's TLS + SIMPLE)", () => {
+    const t = translated(
+      tcpGateway(
+        `
+    - port: { number: 27017, name: tls-mongo, protocol: TLS }
+      hosts: [mongo.example.com]
+      tls: { mode: SIMPLE, credentialName: mongo-cert }`,
+        MONGO_ROUTES,
+      ),
+    );
+    assert.deepEqual(gatewayListenersOf(t), [
+      {
+        name: 'gateway|27017|edge/tcp|tls-mongo',
+        direction: 'gateway',
+        port: 27017,
+        protocol: 'tls',
+        tls: { mode: 'SIMPLE', credentialName: 'mongo-cert', hosts: ['mongo.example.com'] },
+        tcpRoute: {
+          clusters: [
+            { cluster: MONGO, weight: 80 },
+            { cluster: MONGO_CANARY, weight: 20 },
+          ],
+        },
+      },
+    ]);
+    assert.deepEqual(t.diagnostics, []);
+    assertProxyAccepts(t.config);
+  });
+});

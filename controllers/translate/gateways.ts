@@ -9,7 +9,8 @@ import {
   type GatewayPort,
   type GatewayServer,
 } from './gateway-servers.js';
-import { hostMatches } from './hosts.js';
+import { gatewayTcpRoute } from './gateway-tcp.js';
+import { intersectHosts } from './hosts.js';
 import { httpRoute, l4MatchApplies, weightedClusters, type RouteContext } from './routes.js';
 import type { MeshSnapshot, ProxyIdentity } from './snapshot.js';
 import { boundVirtualServices, type Diagnostic } from './virtual-services.js';
@@ -20,13 +21,16 @@ import { byAge, nameOf, namespaceOf, selects } from './visibility.js';
  * VirtualServices bound to them. A proxy listener here plays the part of an Envoy filter chain:
  *
  * - plaintext HTTP servers of a port share one listener `gateway|<port>` whose route configuration
- *   holds the virtual hosts of every such server (Istio's `http.<port>`);
+ *   holds the virtual hosts of every such server (Istio's `http.<port>`); a server with
+ *   `tls.httpsRedirect` contributes one virtual host redirecting its hosts to HTTPS (require_tls);
  * - a SIMPLE or MUTUAL server gets its own listener and route configuration, named after the server
  *   (Istio's `https.<port>.<port name>.<gateway>.<namespace>`): the ClientHello's server name picks
  *   it, with its certificate, and the decrypted HTTP follows the VirtualServices bound to its Gateway;
+ *   on a TCP or TLS port the decrypted bytes follow a `tcp` route instead (gateway-tcp.ts);
  * - a PASSTHROUGH server gets one listener per `tls` route of a bound VirtualService, chosen by the
  *   route's SNI hosts (within the server's) and forwarding the still-encrypted bytes (Istio's filter
- *   chain per TLS route, `server_names` → `tcp_proxy`).
+ *   chain per TLS route, `server_names` → `tcp_proxy`);
+ * - a TCP server gets one listener forwarding by the first applicable `tcp` route (gateway-tcp.ts).
  *
  * On a TLS port every server name belongs to one listener: servers are taken oldest Gateway first
  * and in spec order; a server with a host an earlier server already has is left out entirely, as
@@ -45,21 +49,6 @@ interface GatewayContext {
 interface Built {
   readonly listeners: Listener[];
   readonly routes: RouteConfiguration[];
-}
-
-/**
- * The hosts a VirtualService serves through a Gateway server: each pair of matching hosts gives the
- * more specific one (`*` and `bookinfo.example.com` give `bookinfo.example.com`). Pure.
- */
-export function intersectHosts(vsHosts: readonly string[], serverHosts: readonly string[]): string[] {
-  const out = new Set<string>();
-  for (const h of vsHosts) {
-    for (const sh of serverHosts) {
-      if (hostMatches(sh, h)) out.add(h);
-      else if (hostMatches(h, sh)) out.add(sh);
-    }
-  }
-  return [...out];
 }
 
 /** Gateway listeners and route configurations of a gateway proxy. */
@@ -86,7 +75,7 @@ export function gatewayListeners(
   for (const port of gatewayPorts(servers, diagnostics)) {
     if (port.family === 'http') httpPort(port, g, built);
     else if (port.family === 'tls') tlsPort(port, g, built);
-    else built.listeners.push(plainListener(port.servers[0]!));
+    else built.listeners.push(tcpServer(port.servers[0]!, g));
   }
   return built;
 }
@@ -140,6 +129,10 @@ function httpPort(port: GatewayPort, g: GatewayContext, built: Built): void {
   const byKey = new Map<string, VirtualHost>();
   const names = new Set<string>();
   for (const s of port.servers) {
+    if (s.server.tls?.httpsRedirect) {
+      byKey.set(s.name, httpsRedirectHost(s, g));
+      continue;
+    }
     for (const vh of virtualHosts(s, g)) {
       const key = `${vh.name}|${s.gateway}`;
       const same = byKey.get(key);
@@ -157,9 +150,40 @@ function httpPort(port: GatewayPort, g: GatewayContext, built: Built): void {
   built.routes.push({ name, virtualHosts: [...byKey.values()] });
 }
 
-/** A TCP server's listener (bytes are not inspected; VirtualService tcp routes are not applied here). */
-function plainListener(s: GatewayServer): Listener {
-  return { name: s.name, direction: 'gateway', port: s.port, protocol: listenerProtocol(s.server) };
+/**
+ * A plaintext server with tls.httpsRedirect: one virtual host, named after the server, answering
+ * every request for its hosts with a redirect to HTTPS (Envoy's require_tls ALL, as Istio sets it on
+ * the server's virtual hosts). Only this server's hosts: other servers of the port route as usual.
+ * It lists the hosts of the VirtualServices bound through it as well, so an exact host keeps winning
+ * over another server's wildcard as it would if it routed. No route is listed: none would be read.
+ */
+function httpsRedirectHost(s: GatewayServer, g: GatewayContext): VirtualHost {
+  const number = s.server.port.number;
+  const domains = new Set(s.hosts.flatMap((h) => [h, `${h}:${number}`]));
+  for (const vh of virtualHosts(s, g)) for (const d of vh.domains) domains.add(d);
+  return { name: s.name, domains: [...domains], routes: [], requireTls: 'ALL' };
+}
+
+/** A TCP server: bytes are not inspected, they go where a VirtualService tcp route says (gateway-tcp.ts). */
+function tcpServer(s: GatewayServer, g: GatewayContext): Listener {
+  const listener: Listener = {
+    name: s.name,
+    direction: 'gateway',
+    port: s.port,
+    protocol: listenerProtocol(s.server),
+  };
+  return withTcpRoute(listener, s, g, 'is TCP');
+}
+
+/** A listener forwarding by the server's tcp route; without one it closes its connections, and says so. */
+function withTcpRoute(listener: Listener, s: GatewayServer, g: GatewayContext, what: string): Listener {
+  const tcpRoute = gatewayTcpRoute(s, g.bound(s.gateway), routeContext(s, g), g.diagnostics);
+  if (tcpRoute) return { ...listener, tcpRoute };
+  g.diagnostics.push({
+    resource: `Gateway ${s.gateway}`,
+    message: `${describeServer(s)} ${what}, but no tcp route of a VirtualService bound to it applies, so its connections are closed; add a VirtualService bound to the Gateway, with one of the server's hosts, and a tcp route without match or with match.port ${s.server.port.number}`,
+  });
+  return listener;
 }
 
 /** Who holds each server name on a TLS port, for conflicts: servers' hosts, and the SNI table's keys. */
@@ -206,8 +230,12 @@ function terminatingServer(s: GatewayServer, g: GatewayContext, built: Built): v
       hosts: [...s.hosts],
     },
   };
-  // TLS terminated on a TCP or TLS port carries no HTTP to route.
-  if (protocol === 'tcp' || protocol === 'tls') return void built.listeners.push(listener);
+  // TLS terminated on a TCP or TLS port carries no HTTP: the plaintext goes by a tcp route (Istio's
+  // TLS + SIMPLE: terminate, then tcp_proxy).
+  if (protocol === 'tcp' || protocol === 'tls')
+    return void built.listeners.push(
+      withTcpRoute(listener, s, g, `terminates TLS on a ${protocol.toUpperCase()} port`),
+    );
   built.listeners.push({ ...listener, routeConfig: s.name });
   built.routes.push({ name: s.name, virtualHosts: virtualHosts(s, g) });
 }

@@ -19,6 +19,21 @@ export function hostMatches(pattern: string, host: string): boolean {
   return pattern === host;
 }
 
+/**
+ * The hosts a VirtualService serves through a Gateway server: each pair of matching hosts gives the
+ * more specific one (`*` and `bookinfo.example.com` give `bookinfo.example.com`). Pure.
+ */
+export function intersectHosts(vsHosts: readonly string[], serverHosts: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const h of vsHosts) {
+    for (const sh of serverHosts) {
+      if (hostMatches(sh, h)) out.add(h);
+      else if (hostMatches(h, sh)) out.add(sh);
+    }
+  }
+  return [...out];
+}
+
 /** The names under which a Kubernetes service is reached from `fromNamespace`: what an HTTP Host header may say. */
 export function serviceDomains(host: string, port: number, fromNamespace: string): string[] {
   const domains = [host, `${host}:${port}`];
