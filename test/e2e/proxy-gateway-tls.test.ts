@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import {
   connect as tlsConnect,
   createServer as createTlsServer,
@@ -13,8 +13,6 @@ import {
 import { after, before, describe, it } from 'node:test';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { issueCertificate, type KeyPair } from '../../controllers/ca/issue.js';
-import { snapshotFromObjects } from '../../controllers/translate/snapshot-from-objects.js';
-import { translate } from '../../controllers/translate/translate.js';
 import type { Listener, ProxyConfig, TlsSecret } from '../../proxy/config/generated/proxy-config.js';
 import {
   NO_POLICIES,
@@ -24,19 +22,11 @@ import {
   type TestProxy,
   type Upstream,
 } from '../helpers/proxy.js';
+import { freePort, kube, translateGateway, workload } from '../helpers/gateway.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const APP_CLUSTER = 'outbound|9080||app.default.svc.cluster.local';
 const SHOP = '*.shop.example.com';
-
-/** A free loopback port: gateway listeners bind the port their configuration names. */
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 function secret(name: string, pair: KeyPair, ca?: KeyPair): TlsSecret {
   return {
@@ -365,22 +355,6 @@ function closedAtHello(port: number, servername: string): Promise<boolean> {
   });
 }
 
-const kube = (kind: string, name: string, spec: object, labels?: Record<string, string>): KubernetesObject =>
-  ({
-    apiVersion: kind === 'Service' ? 'v1' : 'networking.weft.dev/v1',
-    kind,
-    metadata: { name, namespace: 'default', ...(labels ? { labels } : {}) },
-    spec,
-  }) as KubernetesObject;
-
-/** A workload outside the mesh (no proxy, plaintext) at 127.0.0.1, serving `portName` on `port`. */
-const workload = (name: string, portName: string, port: number): KubernetesObject =>
-  kube('WorkloadEntry', name, {
-    address: '127.0.0.1',
-    labels: { app: name, 'security.weft.dev/tlsMode': 'disabled' },
-    ports: { [portName]: port },
-  });
-
 describe('weft-proxy gateway: several TLS servers and a PASSTHROUGH server on one port (translated from Gateway and VirtualService resources)', () => {
   const gatewayCa = issueCertificate({ commonName: 'gateway test CA', usage: 'ca', validDays: 1 });
   const dbCa = issueCertificate({ commonName: 'database CA', usage: 'ca', validDays: 1 });
@@ -452,18 +426,7 @@ describe('weft-proxy gateway: several TLS servers and a PASSTHROUGH server on on
     appB = await startUpstream('app-b');
     db = await startTlsUpstream(dbCert);
     port = await freePort();
-    const snapshot = snapshotFromObjects(
-      resources(),
-      { trustDomain: 'cluster.local', rootNamespace: 'weft-system', mtlsMode: 'PERMISSIVE' },
-      'default',
-    );
-    const { config, diagnostics } = translate(snapshot, {
-      id: 'gw.default',
-      role: 'gateway',
-      namespace: 'default',
-      labels: { app: 'gw' },
-    });
-    assert.deepEqual(diagnostics, []);
+    const config = translateGateway(resources());
     // What the control plane adds for a gateway in this namespace (ADR 0011).
     config.secrets = [secret('a-cert', aCert), secret('b-cert', bCert, clientCa)];
     gw = await startTestProxy(config);
