@@ -10,10 +10,11 @@ import { nameOf } from './visibility.js';
  * What a server is decides what it may share its port with, as an Envoy listener's filter chains:
  * - `http`: plaintext HTTP (HTTP, HTTP2, GRPC). Every such server on a port is served by one
  *   listener that routes by Host (Istio's `http.<port>` route), whichever Gateway it comes from.
- * - `terminate` (tls.mode SIMPLE or MUTUAL) and `passthrough` (PASSTHROUGH, the default mode on
- *   HTTPS and TLS ports): TLS chosen by the ClientHello's server name. Any number share a port,
- *   each with its own hosts; a host already served on the port is a conflict.
- * - `tcp`: one server per port; bytes are not inspected, so nothing can tell two apart.
+ * - `terminate` (tls.mode SIMPLE or MUTUAL, HTTP inside) and `passthrough` (PASSTHROUGH, the default
+ *   mode on HTTPS and TLS ports): TLS chosen by the ClientHello's server name. Any number share a
+ *   port, each with its own hosts; a host already served on the port is a conflict.
+ * - `tcp`: one server per port, forwarding by a VirtualService tcp route; bytes are not inspected,
+ *   so nothing can tell two apart.
  */
 
 export type ServerKind = 'http' | 'terminate' | 'passthrough' | 'tcp';
@@ -56,12 +57,31 @@ const FAMILY_WORDS: Record<GatewayPort['family'], string> = {
   tcp: 'TCP',
 };
 
+const GATEWAY_PROTOCOLS: Record<string, Listener['protocol']> = {
+  HTTP: 'http',
+  HTTPS: 'http',
+  HTTP2: 'http2',
+  GRPC: 'grpc',
+  TCP: 'tcp',
+  TLS: 'tls',
+};
+
+/** The proxy protocol of a server's port: HTTPS is HTTP once terminated; unknown protocols are TCP. */
+export const listenerProtocol = (server: Server): Listener['protocol'] =>
+  GATEWAY_PROTOCOLS[server.port.protocol.toUpperCase()] ?? 'tcp';
+
 /** How a server is served, or why it cannot be. Pure. */
 export function serverKind(server: Server): ServerKind | { unsupported: string } {
   const protocol = server.port.protocol.toUpperCase();
   const mode = server.tls?.mode;
-  // Terminated whatever the port's protocol says, as before: HTTPS, and HTTP with a certificate.
-  if (mode === 'SIMPLE' || mode === 'MUTUAL') return 'terminate';
+  // Terminated when HTTP follows: HTTPS, and HTTP with a certificate.
+  if (mode === 'SIMPLE' || mode === 'MUTUAL') {
+    const carries = listenerProtocol(server);
+    if (carries !== 'tcp' && carries !== 'tls') return 'terminate';
+    return {
+      unsupported: `tls.mode ${mode} on a ${protocol} port would terminate TLS and forward the plaintext by a VirtualService tcp route (Istio's TLS + SIMPLE), which Weft gateways do not serve yet; use PASSTHROUGH with tls routes to a workload that terminates TLS itself, or an HTTPS port if HTTP follows`,
+    };
+  }
   // On a plaintext port, tls only asks for a redirect to HTTPS (httpsRedirect), as in Istio.
   if (HTTP_PROTOCOLS.has(protocol)) return 'http';
   if (!TLS_PROTOCOLS.has(protocol)) return 'tcp';
@@ -140,16 +160,3 @@ export function gatewayPorts(servers: readonly GatewayServer[], diagnostics: Dia
     .sort(([a], [b]) => a - b)
     .map(([port, { family, servers: list }]) => ({ port, family, servers: list }));
 }
-
-const GATEWAY_PROTOCOLS: Record<string, Listener['protocol']> = {
-  HTTP: 'http',
-  HTTPS: 'http',
-  HTTP2: 'http2',
-  GRPC: 'grpc',
-  TCP: 'tcp',
-  TLS: 'tls',
-};
-
-/** The proxy protocol of a server's port: HTTPS is HTTP once terminated; unknown protocols are TCP. */
-export const listenerProtocol = (server: Server): Listener['protocol'] =>
-  GATEWAY_PROTOCOLS[server.port.protocol.toUpperCase()] ?? 'tcp';

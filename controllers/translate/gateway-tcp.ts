@@ -7,8 +7,8 @@ import type { Diagnostic } from './virtual-services.js';
 import { nameOf, namespaceOf } from './visibility.js';
 
 /**
- * VirtualService `tcp` routes on a gateway server whose bytes are not HTTP: a TCP server (TCP, MONGO,
- * REDIS... ports), or a TLS server that terminates and then forwards TCP. As Istio's
+ * VirtualService `tcp` routes on a gateway TCP server (TCP, MONGO, REDIS... ports: neither HTTP nor
+ * TLS chosen by server name), as Istio's
  * buildGatewayNetworkFiltersFromTCPRoutes: among the VirtualServices bound to the server's Gateway
  * that share a host with it, oldest first, the first `tcp` route that applies takes every connection,
  * split by weight over its destinations. A route applies when it has no match, or a match whose

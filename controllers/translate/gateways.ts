@@ -26,7 +26,6 @@ import { byAge, nameOf, namespaceOf, selects } from './visibility.js';
  * - a SIMPLE or MUTUAL server gets its own listener and route configuration, named after the server
  *   (Istio's `https.<port>.<port name>.<gateway>.<namespace>`): the ClientHello's server name picks
  *   it, with its certificate, and the decrypted HTTP follows the VirtualServices bound to its Gateway;
- *   on a TCP or TLS port the decrypted bytes follow a `tcp` route instead (gateway-tcp.ts);
  * - a PASSTHROUGH server gets one listener per `tls` route of a bound VirtualService, chosen by the
  *   route's SNI hosts (within the server's) and forwarding the still-encrypted bytes (Istio's filter
  *   chain per TLS route, `server_names` → `tcp_proxy`);
@@ -164,7 +163,10 @@ function httpsRedirectHost(s: GatewayServer, g: GatewayContext): VirtualHost {
   return { name: s.name, domains: [...domains], routes: [], requireTls: 'ALL' };
 }
 
-/** A TCP server: bytes are not inspected, they go where a VirtualService tcp route says (gateway-tcp.ts). */
+/**
+ * A TCP server: bytes are not inspected, they go where a VirtualService tcp route says
+ * (gateway-tcp.ts); without one it closes its connections, and says so.
+ */
 function tcpServer(s: GatewayServer, g: GatewayContext): Listener {
   const listener: Listener = {
     name: s.name,
@@ -172,16 +174,11 @@ function tcpServer(s: GatewayServer, g: GatewayContext): Listener {
     port: s.port,
     protocol: listenerProtocol(s.server),
   };
-  return withTcpRoute(listener, s, g, 'is TCP');
-}
-
-/** A listener forwarding by the server's tcp route; without one it closes its connections, and says so. */
-function withTcpRoute(listener: Listener, s: GatewayServer, g: GatewayContext, what: string): Listener {
   const tcpRoute = gatewayTcpRoute(s, g.bound(s.gateway), routeContext(s, g), g.diagnostics);
   if (tcpRoute) return { ...listener, tcpRoute };
   g.diagnostics.push({
     resource: `Gateway ${s.gateway}`,
-    message: `${describeServer(s)} ${what}, but no tcp route of a VirtualService bound to it applies, so its connections are closed; add a VirtualService bound to the Gateway, with one of the server's hosts, and a tcp route without match or with match.port ${s.server.port.number}`,
+    message: `${describeServer(s)} is TCP, but no tcp route of a VirtualService bound to it applies, so its connections are closed; add a VirtualService bound to the Gateway, with one of the server's hosts, and a tcp route without match or with match.port ${s.server.port.number}`,
   });
   return listener;
 }
@@ -230,12 +227,6 @@ function terminatingServer(s: GatewayServer, g: GatewayContext, built: Built): v
       hosts: [...s.hosts],
     },
   };
-  // TLS terminated on a TCP or TLS port carries no HTTP: the plaintext goes by a tcp route (Istio's
-  // TLS + SIMPLE: terminate, then tcp_proxy).
-  if (protocol === 'tcp' || protocol === 'tls')
-    return void built.listeners.push(
-      withTcpRoute(listener, s, g, `terminates TLS on a ${protocol.toUpperCase()} port`),
-    );
   built.listeners.push({ ...listener, routeConfig: s.name });
   built.routes.push({ name: s.name, virtualHosts: virtualHosts(s, g) });
 }
