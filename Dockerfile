@@ -6,8 +6,9 @@
 
 ARG NODE_VERSION=20
 
-# Build: the TypeScript to dist/, and the SO_ORIGINAL_DST addon the proxy reads captured connections'
-# destinations with (node-gyp; the full image has python3, make and g++).
+# Build: the TypeScript to dist/ (and the proxy bundled into dist/proxy/weft-proxy.mjs), and the
+# SO_ORIGINAL_DST addon the proxy reads captured connections' destinations with (node-gyp; the full
+# image has python3, make and g++), copied where both dist/proxy/original-dst/ and the bundle find it.
 FROM node:${NODE_VERSION}-bookworm AS build
 WORKDIR /src
 # node-gyp compiles against the headers shipped with this Node rather than downloading them.

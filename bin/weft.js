@@ -5,7 +5,8 @@
 const ENTRYPOINTS = {
   operator: '../dist/operator/main.js',
   'control-plane': '../dist/controllers/control-plane/main.js',
-  proxy: '../dist/proxy/main.js',
+  // The proxy runs as one bundled file (proxy/tools/bundle.ts): a sidecar's idle memory counts in every pod.
+  proxy: '../dist/proxy/weft-proxy.mjs',
   'weft-init': '../dist/proxy/capture/weft-init.js',
   weftctl: '../dist/weftctl/main.js',
 };

@@ -17,8 +17,19 @@ interface Addon {
   originalDst(fd: number): OriginalDestination | undefined;
 }
 
+/**
+ * The addon's place relative to the running module: beside this module's file, unbundled (the
+ * source under tsx, or dist/proxy/original-dst/ where the image copies the addon). The proxy's
+ * bundle, one file in dist/proxy/, defines it relative to itself (proxy/tools/bundle.ts).
+ */
+declare const WEFT_BUNDLE_ORIGINAL_DST_ADDON: string | undefined;
+const ADDON_URL =
+  typeof WEFT_BUNDLE_ORIGINAL_DST_ADDON === 'string'
+    ? WEFT_BUNDLE_ORIGINAL_DST_ADDON
+    : './build/Release/original_dst.node';
+
 /** Built by `npm run build:native` (node-gyp); never by `npm ci`, so it may be missing. */
-export const ADDON_PATH = new URL('./build/Release/original_dst.node', import.meta.url).pathname;
+export const ADDON_PATH = new URL(ADDON_URL, import.meta.url).pathname;
 
 /**
  * Loads the SO_ORIGINAL_DST addon. Returns the reader, or the reason it cannot be had (not built,

@@ -77,7 +77,9 @@ async function profileScenario(
   profileDir: string,
   seconds: number,
 ): Promise<{ rps: number; profiles: ProcessProfile[] }> {
-  const path = weftPath(ctx);
+  // The per-file build, not the bundle the image runs: its profile attributes time to each source
+  // file (the bundle's would be one file); the code on the request path is the same.
+  const path = weftPath(ctx, 'dist/proxy/main.js');
   const hops = path.hops.map((h) => profiled(h, profileDir));
   const running: RunningHop[] = [];
   try {

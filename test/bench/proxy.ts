@@ -9,7 +9,7 @@ import { round } from './latency.js';
 import { summariseOpenLoop, type CorrectedRun } from './open-loop-results.js';
 import { haproxyPath } from './peers/haproxy.js';
 import { nginxPath, startUpstreamNginx } from './peers/nginx.js';
-import { weftPath } from './peers/weft.js';
+import { WEFT_PROXY_BUNDLE, weftPath } from './peers/weft.js';
 import { processTree, totalCpuSeconds, totalRssMiB } from './process-stats.js';
 import { scenarioTable, targetChecks, targetTable, type ScenarioEntry } from './proxy-report.js';
 import type { BenchOptions, SuiteResult } from './suite.js';
@@ -269,7 +269,7 @@ function versions(loadgen: string): Record<string, string> {
   return {
     haproxy: toolVersion('haproxy', ['-v']),
     nginx: toolVersion('nginx', ['-v']),
-    weft: `dist/proxy/main.js on Node ${process.version}`,
+    weft: `${WEFT_PROXY_BUNDLE} on Node ${process.version}`,
     loadgen: `test/bench/loadgen built with ${toolVersion('go', ['version'])} (${loadgen})`,
     wrk: toolVersion('wrk', ['-v']),
   };
@@ -340,7 +340,7 @@ function notes(plan: Plan, errors: number): string[] {
   return [
     `Shared 2-core machine (other engineers' tests may run at the same time; see machine.loadAverage): compare peers within a run, by ratio, not absolute figures across runs.`,
     `Client -> hop 1 [-> hop 2] -> nginx upstream (1 worker) answering 200 with ${BODY_BYTES} bytes; HTTP/1.1 keep-alive from the client, Host ${SERVICE_HOST}; all on 127.0.0.1.`,
-    'Peers: direct = the client talks to the upstream (no proxy); HAProxy 1 thread; nginx 1 worker (master + worker counted); Weft = dist/proxy/main.js standalone (--config), one Node process per hop.',
+    `Peers: direct = the client talks to the upstream (no proxy); HAProxy 1 thread; nginx 1 worker (master + worker counted); Weft = ${WEFT_PROXY_BUNDLE} (the bundle the image runs) standalone (--config), one Node process per hop.`,
     '2hop-mtls: HAProxy and nginx hops speak HTTP/1.1 over mutual TLS (RSA 2048 certificates from one root, chain verified, nginx also checks the name); the Weft hops speak mesh mTLS (SPIFFE identities signed by the CA code, server STRICT), which negotiates HTTP/2 by ALPN between the proxies, as in the mesh.',
     `Fixed rate: ${RATE} rps for ${plan.fixedSeconds} s per round with test/bench/loadgen (open model: each request goes out when due on its own goroutine whatever earlier ones do; latency measured from when it was due, correcting coordinated omission; its pacer sleeps with nanosleep, checks[].send_lag_p99_ms says how late it sent; every body must be ${BODY_BYTES} bytes). Max rate: wrk, ${MAX_RATE_CONNECTIONS} connections, 1 thread, ${plan.maxSeconds} s per round (closed loop: its percentiles are latency at saturation, averaged over rounds, not CO-corrected).`,
     `${plan.rounds} round(s), peers in turn (order reversed each round), ${plan.warmSeconds} s of wrk warm-up per proxy first; fixed-rate percentiles pool the rounds.`,

@@ -37,9 +37,13 @@ export function weftPorts(base: number): {
   return { outbound: base, inbound: base + 1, admin: base + 2, health: base + 3, metrics: base + 4 };
 }
 
-/** A standalone weft-proxy from the compiled build, as the image runs it. */
+/** The proxy as the image runs it: the bundle `npm run build` writes (proxy/tools/bundle.ts). */
+export const WEFT_PROXY_BUNDLE = 'dist/proxy/weft-proxy.mjs';
+
+/** A standalone weft-proxy from the build (`entry`, relative to the repository). */
 function weftProcess(
   ctx: PathContext,
+  entry: string,
   name: string,
   config: ProxyConfig,
   base: number,
@@ -49,7 +53,7 @@ function weftProcess(
   const file = join(ctx.dir, `${name}.json`);
   const ports = weftPorts(base);
   const args = [
-    join(repoRoot, 'dist/proxy/main.js'),
+    join(repoRoot, entry),
     `--config=${file}`,
     ...Object.entries(ports).map(([k, v]) => `--${k}-port=${v}`),
     '--log-level=warn',
@@ -66,13 +70,17 @@ function weftProcess(
   };
 }
 
-/** Weft: 28300 + 20 per scenario; the client's sidecar on base..base+4, the server's on base+10... */
-export function weftPath(ctx: PathContext): PeerPath {
+/**
+ * Weft: 28300 + 20 per scenario; the client's sidecar on base..base+4, the server's on base+10...
+ * `entry` is the build the hops run, the bundle unless a suite needs another.
+ */
+export function weftPath(ctx: PathContext, entry = WEFT_PROXY_BUNDLE): PeerPath {
   const base = 28300 + ctx.index * 20;
   const a = `weft-${ctx.scenario.name}-a`;
   if (ctx.scenario.hops === 1) {
     const hop = weftProcess(
       ctx,
+      entry,
       a,
       clientSidecarConfig({ port: UPSTREAM_PORT }),
       base,
@@ -84,6 +92,7 @@ export function weftPath(ctx: PathContext): PeerPath {
   const mtls = ctx.scenario.mtls;
   const server = weftProcess(
     ctx,
+    entry,
     `weft-${ctx.scenario.name}-b`,
     serverSidecarConfig(mtls),
     base + 10,
@@ -93,6 +102,7 @@ export function weftPath(ctx: PathContext): PeerPath {
   const next = { port: server.port, ...(mtls ? { mtlsIdentity: ctx.pki.weftServer.spiffeId } : {}) };
   const client = weftProcess(
     ctx,
+    entry,
     a,
     clientSidecarConfig(next),
     base,
