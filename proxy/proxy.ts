@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import { Counter, Registry } from 'prom-client';
+import { Counter, Registry } from './telemetry/prom-client.js';
 import { INBOUND_SOURCE } from './capture/capture-rules.js';
 import { adminServer, healthServer, metricsServer, type AdminState } from './admin/admin-servers.js';
 import type { AppProbe } from './admin/app-probes.js';

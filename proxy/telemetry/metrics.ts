@@ -1,4 +1,4 @@
-import { Counter } from 'prom-client';
+import { Counter } from './prom-client.js';
 import type { Registry } from 'prom-client';
 import { CounterFamily, HistogramFamily, type CounterSeries, type HistogramSeries } from './series.js';
 

@@ -1,11 +1,5 @@
-import {
-  Counter,
-  Histogram,
-  type MetricObjectWithValues,
-  type MetricType,
-  type MetricValueWithName,
-} from 'prom-client';
-import type { Registry } from 'prom-client';
+import type { MetricObjectWithValues, MetricType, MetricValueWithName, Registry } from 'prom-client';
+import { Counter, Histogram } from './prom-client.js';
 
 /**
  * Pre-aggregated Prometheus series for the request hot path, exposed through prom-client's registry.
