@@ -41,6 +41,13 @@ export interface ClusterDependencies {
  * does and never sends a request down a socket the server is closing (Istio's classic 503).
  */
 const DEFAULT_IDLE_TIMEOUT_MS = 4_000;
+/**
+ * Between proxies the server is a Weft inbound listener, which keeps idle connections 60 s
+ * (listeners/http-servers.ts). HTTP/1.1 between proxies (ADR 0013) needs a connection per request
+ * in flight, each a TLS handshake to open: closing them after 4 s made every lull a burst of
+ * handshakes when traffic came back.
+ */
+const MESH_IDLE_TIMEOUT_MS = 50_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 /**
@@ -150,6 +157,8 @@ export class UpstreamCluster {
   private createPool(host: UpstreamHost): UpstreamPool {
     const limits = this.config.connectionPool ?? {};
     const connectTimeoutMs = limits.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const idleTimeoutMs =
+      limits.idleTimeoutMs ?? (this.usesMeshTls(host) ? MESH_IDLE_TIMEOUT_MS : DEFAULT_IDLE_TIMEOUT_MS);
     // HTTP/2 and gRPC: h2 to the host whatever the transport; plaintext is h2c with prior knowledge.
     // An http cluster stays HTTP/1.1, between proxies too, unless upgraded (Istio's h2UpgradePolicy):
     // Node's HTTP/2 client costs more per request than HTTP/1.1 keep-alive (ADR 0013).
@@ -163,13 +172,13 @@ export class UpstreamCluster {
         tls: this.originatesTls(host),
         maxConnections: this.maxConnections,
         maxRequestsPerConnection: limits.maxRequestsPerConnection || undefined,
-        idleTimeoutMs: limits.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+        idleTimeoutMs,
       });
     const { address, port } = host.endpoint;
     return new Pool(`http://${isIPv6(address) ? `[${address}]` : address}:${port}`, {
       connections: Number.isFinite(this.maxConnections) ? this.maxConnections : null,
-      keepAliveTimeout: limits.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
-      keepAliveMaxTimeout: limits.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+      keepAliveTimeout: idleTimeoutMs,
+      keepAliveMaxTimeout: idleTimeoutMs,
       ...(limits.maxRequestsPerConnection ? { maxRequestsPerClient: limits.maxRequestsPerConnection } : {}),
       // The proxy enforces its own timeouts (route timeout, per-try timeout); undici's would race them.
       headersTimeout: 0,
