@@ -43,7 +43,7 @@ export interface CompiledConfig {
   readonly gateway: ReadonlyMap<number, ActiveListener>;
   /**
    * Gateway TLS listeners (SIMPLE, MUTUAL, PASSTHROUGH) chosen by the server name a ClientHello asks
-   * for, by port, then by host (lowercase, `*.suffix`, or `*`); see gatewayListenerBySni.
+   * for, by port, then by host (lowercase, `*.suffix`, or `*`); see listenerBySni.
    */
   readonly gatewayBySni: ReadonlyMap<number, ReadonlyMap<string, ActiveListener>>;
   /** Gateway listeners by name: a terminated connection is routed by the listener that terminated it. */
@@ -184,15 +184,25 @@ function indexBySni(
   });
 }
 
-/** The outbound TLS listener for a server name among a port's: the exact name, else its `*.` wildcard. Pure. */
+/**
+ * The TLS listener for a ClientHello's server name among a port's, as Envoy matches `server_names`:
+ * the exact name, then the longest `*.suffix` that covers it, then `*` (which also takes a
+ * ClientHello without one). Sidecar outbound and gateway ports both choose by it. Pure.
+ */
 export function listenerBySni(
   byHost: ReadonlyMap<string, ActiveListener>,
-  serverName: string,
+  serverName: string | undefined,
 ): ActiveListener | undefined {
-  const exact = byHost.get(serverName);
-  if (exact) return exact;
-  const dot = serverName.indexOf('.');
-  return dot > 0 ? byHost.get(`*${serverName.slice(dot)}`) : undefined;
+  if (serverName) {
+    const name = serverName.toLowerCase();
+    const exact = byHost.get(name);
+    if (exact) return exact;
+    for (let dot = name.indexOf('.'); dot > 0; dot = name.indexOf('.', dot + 1)) {
+      const wildcard = byHost.get(`*${name.slice(dot)}`);
+      if (wildcard) return wildcard;
+    }
+  }
+  return byHost.get('*');
 }
 
 function detailOf(err: ConfigError): string {

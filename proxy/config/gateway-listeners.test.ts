@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compileConfig, validateProxyConfig, type ActiveListener } from './compile.js';
+import { compileConfig, listenerBySni, validateProxyConfig, type ActiveListener } from './compile.js';
 import { ConfigError } from './config-error.js';
-import { gatewayListenerBySni } from './gateway-listeners.js';
 import type { Listener, ProxyConfig } from './generated/proxy-config.js';
 
 const BACKEND = 'outbound|443||db.edge.svc.cluster.local';
@@ -119,7 +118,7 @@ describe('compileConfig: gateway listeners', () => {
   });
 });
 
-describe("gatewayListenerBySni (Envoy's server_names match)", () => {
+describe("listenerBySni (Envoy's server_names match)", () => {
   const listener = (name: string): ActiveListener => ({ config: plain(name, 443), routes: undefined });
   const table = new Map<string, ActiveListener>([
     ['api.example.com', listener('exact')],
@@ -127,7 +126,7 @@ describe("gatewayListenerBySni (Envoy's server_names match)", () => {
     ['*.eu.example.com', listener('eu')],
   ]);
   const pick = (byHost: ReadonlyMap<string, ActiveListener>, sni: string | undefined) =>
-    gatewayListenerBySni(byHost, sni)?.config.name;
+    listenerBySni(byHost, sni)?.config.name;
 
   it('prefers the exact name, then the longest wildcard suffix, whatever the case', () => {
     assert.equal(pick(table, 'API.example.com'), 'exact');

@@ -62,24 +62,3 @@ export function indexGatewayListener(index: GatewayListeners, listener: ActiveLi
     byHost.set(key, listener);
   });
 }
-
-/**
- * The TLS listener for a ClientHello's server name, as Envoy matches `server_names`: the exact name,
- * then the longest `*.suffix` that covers it, then `*` (which also takes a ClientHello without
- * one). Pure.
- */
-export function gatewayListenerBySni(
-  byHost: ReadonlyMap<string, ActiveListener>,
-  serverName: string | undefined,
-): ActiveListener | undefined {
-  if (serverName) {
-    const name = serverName.toLowerCase();
-    const exact = byHost.get(name);
-    if (exact) return exact;
-    for (let dot = name.indexOf('.'); dot > 0; dot = name.indexOf('.', dot + 1)) {
-      const wildcard = byHost.get(`*${name.slice(dot)}`);
-      if (wildcard) return wildcard;
-    }
-  }
-  return byHost.get('*');
-}

@@ -1,6 +1,5 @@
 import type { Socket } from 'node:net';
-import type { ActiveListener, CompiledConfig } from '../config/compile.js';
-import { gatewayListenerBySni } from '../config/gateway-listeners.js';
+import { listenerBySni, type ActiveListener, type CompiledConfig } from '../config/compile.js';
 import { CONNECTION, type DownstreamConnection, type WithConnection } from '../http/downstream.js';
 import type { HttpServers } from './http-servers.js';
 import { acceptOnPort } from './outbound-listener.js';
@@ -47,7 +46,7 @@ export class GatewayListener {
   private routeBySni(socket: Socket, conn: DownstreamConnection, sni: string | undefined): void {
     const config = this.options.config();
     const byHost = config?.gatewayBySni.get(conn.targetPort!);
-    const listener: ActiveListener | undefined = byHost && gatewayListenerBySni(byHost, sni);
+    const listener: ActiveListener | undefined = byHost && listenerBySni(byHost, sni);
     if (!config || !listener) return void socket.destroy();
     const { tls, tcpRoute, name } = listener.config;
     if (tls?.mode === 'PASSTHROUGH') return proxyTcp(socket, tcpRoute!, this.options.tcp(config, conn));

@@ -5,8 +5,8 @@ import type { Plugin } from 'esbuild';
  * Node's built-in modules through `require`, not `import`: an ES module import of a built-in makes
  * Node build its ESM facade, which reads every export once (tls.rootCertificates parses the ~140
  * bundled root certificates, crypto.webcrypto loads WebCrypto) and keeps a module record per
- * built-in: 0.5 MB of the bundled proxy's idle RSS (docs/performance.md). Each `import { a, b } from 'node:x'` in tsc's output becomes a
- * module of `export const { a, b } = require('node:x')`: the code still binds the functions
+ * built-in: 0.5 MB of the bundled proxy's idle RSS (docs/performance.md). Each
+ * `import { a, b } from 'node:x'` in tsc's output becomes a module of `export const { a, b } = require('node:x')`: the code still binds the functions
  * themselves (no property lookup per call) and reads only the exports it names. A form this does not
  * parse is left to Node's ESM import.
  */
