@@ -195,15 +195,20 @@ export class WeftProxy implements ConfigSink {
     }
   }
 
-  /** ConfigSink: validates and compiles, then swaps in one assignment; an Error means NACK. */
+  /**
+   * ConfigSink: validates and compiles, then swaps in one assignment, with the trusted mesh roots
+   * (security.trustBundle) beside it; an Error means NACK, and then nothing changes.
+   */
   applySnapshot(config: ProxyConfig, version: string): Error | undefined {
     try {
       const valid = validateProxyConfig(config);
+      const trust = this.identity.prepareTrustBundle(valid.security.trustBundle);
       const { compiled, retired } = compileConfig(valid, this.compiled, {
         credentials: () => this.identity.current(),
         ...(this.options.capture ? { inboundSource: INBOUND_SOURCE } : {}),
       });
       this.compiled = compiled;
+      trust();
       this.version = version;
       for (const cluster of retired) void cluster.close();
       this.gatewayTls.update(valid);

@@ -28,6 +28,16 @@ describe('validateProxyConfig (the generated validator)', () => {
     assert.throws(() => validateProxyConfig({ ...inboundConfig(8080, 'STRICT'), version: 'v0' }), /version/);
   });
 
+  it('takes a trust bundle of one or more PEM strings, and refuses an empty one', () => {
+    const withBundle = (trustBundle: unknown): unknown => {
+      const config = inboundConfig(8080, 'STRICT');
+      return { ...config, security: { ...config.security, trustBundle } };
+    };
+    assert.doesNotThrow(() => validateProxyConfig(withBundle(['-----BEGIN CERTIFICATE-----'])));
+    assert.throws(() => validateProxyConfig(withBundle([])), /security\.trustBundle/);
+    assert.throws(() => validateProxyConfig(withBundle([''])), /security\.trustBundle\[0\]/);
+  });
+
   it('refuses what is not an object', () => {
     assert.throws(() => validateProxyConfig('listeners: []'), /\(root\)/);
   });

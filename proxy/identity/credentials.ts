@@ -1,10 +1,15 @@
 import { X509Certificate } from 'node:crypto';
-import { createSecureContext, type PeerCertificate, type SecureContext } from 'node:tls';
+import {
+  createSecureContext,
+  type PeerCertificate,
+  type SecureContext,
+  type SecureContextOptions,
+} from 'node:tls';
 
 /**
  * The proxy's workload credentials: its certificate chain (leaf first, root last, as the CA
- * issues it), its private key, and the mesh root it trusts. The TLS contexts are built once per
- * rotation, not per connection.
+ * issues it), its private key, and the mesh roots it trusts (the pushed trust bundle, or the root
+ * it started with). The TLS contexts are built once per rotation or trust change, not per connection.
  */
 export class Credentials {
   readonly spiffeId: string;
@@ -15,7 +20,8 @@ export class Credentials {
   constructor(
     readonly certChainPem: string,
     readonly keyPem: string,
-    readonly rootPem: string,
+    /** PEM roots a peer's chain must end at; an entry may hold several certificates. */
+    readonly roots: readonly string[],
   ) {
     const leaf = new X509Certificate(certChainPem);
     const id = spiffeIdOf(leaf.subjectAltName);
@@ -23,7 +29,17 @@ export class Credentials {
     this.spiffeId = id;
     this.notBefore = Date.parse(leaf.validFrom);
     this.notAfter = Date.parse(leaf.validTo);
-    this.context = createSecureContext({ cert: certChainPem, key: keyPem, ca: rootPem });
+    this.context = createSecureContext(this.secureContextOptions());
+  }
+
+  /** What a TLS server or client presents and verifies peers against, as `tls` options. */
+  secureContextOptions(): SecureContextOptions {
+    return { cert: this.certChainPem, key: this.keyPem, ca: [...this.roots] };
+  }
+
+  /** The same certificate and key, trusting `roots` instead (a trust bundle change). */
+  withRoots(roots: readonly string[]): Credentials {
+    return new Credentials(this.certChainPem, this.keyPem, roots);
   }
 
   /** When to renew: at half-life, as Istio's agent does, so a CA outage has half a TTL to heal. */

@@ -4,6 +4,7 @@ import { connect } from 'node:http2';
 import type { Logger } from 'pino';
 import { createCsr } from './csr.js';
 import { Credentials } from './credentials.js';
+import { checkTrustBundle, fingerprints, sameTrustBundle } from './trust-bundle.js';
 
 /** Where the proxy's identity comes from. */
 export type IdentitySource =
@@ -18,10 +19,14 @@ export const CSR_PATH = '/weft.ca.v1/certificates';
 /**
  * The proxy's workload identity. With a CA it makes its own RSA key (never sent anywhere), asks
  * for a certificate, and renews at half-life; a rotation swaps the TLS contexts for new
- * connections and leaves established ones alone, so renewal drops nothing.
+ * connections and leaves established ones alone, so renewal drops nothing. A trust bundle pushed
+ * with the configuration replaces the root it started with in the same way (docs/root-ca-rotation.md).
  */
 export class WorkloadIdentity {
   private credentials: Credentials | undefined;
+  /** The root from `--root-cert`, as last read: trusted while no trust bundle is pushed. */
+  private configuredRoot = '';
+  private trustBundle: readonly string[] | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly listeners: ((c: Credentials) => void)[] = [];
   private stopped = false;
@@ -44,12 +49,9 @@ export class WorkloadIdentity {
     if (this.source.kind === 'none') return;
     if (this.source.kind === 'files') {
       const s = this.source;
+      this.configuredRoot = readFileSync(s.root, 'utf8');
       this.install(
-        new Credentials(
-          readFileSync(s.certChain, 'utf8'),
-          readFileSync(s.key, 'utf8'),
-          readFileSync(s.root, 'utf8'),
-        ),
+        new Credentials(readFileSync(s.certChain, 'utf8'), readFileSync(s.key, 'utf8'), this.roots()),
       );
       return;
     }
@@ -61,10 +63,37 @@ export class WorkloadIdentity {
     clearTimeout(this.timer);
   }
 
+  /**
+   * Prepares trusting `bundle` (the configured root again when undefined): checks it and builds the
+   * new TLS contexts, and returns what installs them, so a configuration swap can apply it together
+   * with everything else or, when it throws (a ConfigError: the push is NACKed), not at all.
+   */
+  prepareTrustBundle(bundle: readonly string[] | undefined): () => void {
+    if (sameTrustBundle(bundle, this.trustBundle)) return () => undefined;
+    if (bundle) checkTrustBundle(bundle);
+    const roots = bundle ?? [this.configuredRoot];
+    const next = this.credentials?.withRoots(roots);
+    return () => {
+      this.trustBundle = bundle;
+      this.log.info(
+        { roots: fingerprints(roots), source: bundle ? 'trust bundle' : 'root certificate file' },
+        'trusted mesh roots changed; new connections verify peers against them',
+      );
+      if (next) this.install(next);
+    };
+  }
+
+  /** The roots a peer's certificate must chain to: the pushed bundle, else the configured root. */
+  private roots(): readonly string[] {
+    return this.trustBundle ?? [this.configuredRoot];
+  }
+
   private async renew(failures: number): Promise<void> {
     if (this.source.kind !== 'ca' || this.stopped) return;
     try {
-      const creds = await requestCertificate(this.source);
+      const issued = await requestCertificate(this.source, this.trustBundle);
+      this.configuredRoot = issued.root;
+      const creds = new Credentials(issued.certChain, issued.keyPem, this.roots());
       this.install(creds);
       this.log.info(
         { identity: creds.spiffeId, notAfter: new Date(creds.notAfter).toISOString() },
@@ -92,27 +121,30 @@ export class WorkloadIdentity {
   }
 }
 
-async function requestCertificate(source: {
-  url: string;
-  root: string;
-  tokenFile: string;
-}): Promise<Credentials> {
+/**
+ * A certificate for a key made here. The CA (the control plane) is verified against the pushed trust
+ * bundle when there is one, which is fresher than the root file mounted from a ConfigMap.
+ */
+async function requestCertificate(
+  source: { url: string; root: string; tokenFile: string },
+  trustBundle: readonly string[] | undefined,
+): Promise<{ certChain: string; keyPem: string; root: string }> {
   const root = readFileSync(source.root, 'utf8');
   const token = readFileSync(source.tokenFile, 'utf8').trim();
   const keyPem = generateKeyPairSync('rsa', { modulusLength: 2048 })
     .privateKey.export({ type: 'pkcs8', format: 'pem' })
     .toString();
   const body = JSON.stringify({ csr: createCsr(keyPem) });
-  const reply = await post(source.url, root, token, body);
+  const reply = await post(source.url, trustBundle ? [...trustBundle] : root, token, body);
   if (reply.status !== 200) throw new Error(`CA answered ${reply.status}: ${reply.body.trim()}`);
   const { certChain } = JSON.parse(reply.body) as { certChain?: string };
   if (!certChain) throw new Error('CA reply without certChain');
-  return new Credentials(certChain, keyPem, root);
+  return { certChain, keyPem, root };
 }
 
 function post(
   url: string,
-  ca: string,
+  ca: string | string[],
   token: string,
   body: string,
 ): Promise<{ status: number; body: string }> {

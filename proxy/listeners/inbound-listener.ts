@@ -75,11 +75,12 @@ export class InboundListener {
    * A tls.Server that never listens: connections are handed to it, and it does for them what a
    * TLSSocket made by hand does not: verify the client certificate (`authorized`, and destroy when it
    * fails), finish the handshake state HTTP/2 waits on, and bound the handshake's duration.
-   * Its certificate follows the workload's: a rotation is applied before the next handshake.
+   * Its certificate and trusted roots follow the workload's credentials: a rotation or a new trust
+   * bundle applies from the next handshake, and connections already up keep the context they began with.
    */
   private tlsServer(creds: Credentials): TlsServer {
     if (this.tls && this.tlsCredentials === creds) return this.tls;
-    const context = { cert: creds.certChainPem, key: creds.keyPem, ca: creds.rootPem };
+    const context = creds.secureContextOptions();
     this.tlsCredentials = creds;
     if (this.tls) {
       this.tls.setSecureContext(context);
@@ -96,7 +97,7 @@ export class InboundListener {
       const port = portOfSni(tls.servername ?? undefined);
       this.route(tls, undefined, port, true, peer);
     });
-    // Handshake failures, including a client certificate the mesh root did not sign (or none).
+    // Handshake failures, including a client certificate no trusted mesh root signed (or none).
     server.on('tlsClientError', (_err, tls) => {
       this.options.onRefused('tls-handshake');
       tls.destroy();

@@ -22,7 +22,7 @@ export interface PushClientOptions {
   readonly url: string;
   readonly node: ProxyAnnouncement;
   readonly sink: ConfigSink;
-  /** For https: the proxy's workload certificate (client authentication) and the mesh root. */
+  /** For https: the proxy's workload certificate (client authentication) and the mesh roots it trusts. */
   readonly credentials: () => Credentials | undefined;
   readonly log: Logger;
 }

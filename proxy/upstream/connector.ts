@@ -32,7 +32,7 @@ export function plainConnector(connectTimeoutMs: number, localAddress?: string):
 }
 
 /**
- * Mesh mTLS origination: presents the workload certificate, trusts only the mesh root, and checks
+ * Mesh mTLS origination: presents the workload certificate, trusts only the mesh roots, and checks
  * the peer's SPIFFE ID against the identities the service is expected to run as (Istio's secure
  * naming), so a compromised endpoint cannot impersonate another service.
  */

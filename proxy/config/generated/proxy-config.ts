@@ -4,6 +4,12 @@
  * How inbound and gateway listeners normalise request paths before routing and authorization (Istio's meshConfig.pathNormalization); absent means BASE.
  */
 export type PathNormalization = 'NONE' | 'BASE' | 'MERGE_SLASHES' | 'DECODE_AND_MERGE_SLASHES';
+/**
+ * The mesh roots, one PEM certificate each, that peers' workload certificates must chain to (the CA Secret's root-cert.pem; old and new root side by side during a rotation, docs/root-ca-rotation.md). Replaces the root the proxy started with, for new handshakes only: open connections stay up. Absent: the proxy trusts its --root-cert.
+ *
+ * @minItems 1
+ */
+export type TrustBundle = string[];
 
 /**
  * The configuration one Weft proxy receives: listeners -> routes -> clusters -> endpoints, plus its identity and policy. Resources refer to each other by name, as in Envoy. Produced by the translator (controllers/translate), pushed by the control plane, executed by the proxy.
@@ -281,6 +287,7 @@ export interface Endpoint {
 export interface SecurityPolicy {
   mtls: InboundMtls;
   pathNormalization?: PathNormalization;
+  trustBundle?: TrustBundle;
   authorization: AuthorizationPolicies;
 }
 export interface InboundMtls {
