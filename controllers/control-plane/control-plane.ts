@@ -3,6 +3,7 @@ import type { ProxyConfig } from '../../proxy/config/generated/proxy-config.js';
 import type { ProxyAnnouncement } from '../../proxy/config/generated/push-protocol.js';
 import type { PeerIdentity, ProxyConnection } from '../push/proxy-connection.js';
 import type { PushServer } from '../push/push-server.js';
+import { sameTrustBundle } from '../../proxy/identity/trust-bundle.js';
 import type { MeshSnapshot, ProxyIdentity } from '../translate/snapshot.js';
 import { translate, translateEndpoints } from '../translate/translate.js';
 import { Debouncer } from './debounce.js';
@@ -48,11 +49,12 @@ export class ControlPlane {
   private readonly debouncer: Debouncer<WatchedKind>;
   private readonly queue: PushQueue;
   private snapshot: MeshSnapshot | undefined;
+  private trustBundle: readonly string[] | undefined;
   private readonly credentialTimer: NodeJS.Timeout | undefined;
   private credentialSync: 'idle' | 'running' | 'again' = 'idle';
 
   constructor(
-    private readonly discovery: Discovery,
+    private readonly discovery: Pick<Discovery, 'snapshot'>,
     private readonly push: PushServer,
     private readonly options: ControlPlaneOptions,
   ) {
@@ -73,9 +75,24 @@ export class ControlPlane {
     this.debouncer.trigger(kind);
   }
 
+  /**
+   * The mesh roots every proxy trusts (security.trustBundle), from the CA Secret's root-cert.pem. A
+   * change re-pushes every proxy at once, not debounced with watch events: it is rare, and a root
+   * rotation waits on the proxies' ACKs.
+   */
+  setTrustBundle(roots: readonly string[]): void {
+    const bundle = roots.length > 0 ? [...roots] : undefined;
+    if (sameTrustBundle(bundle, this.trustBundle)) return;
+    this.trustBundle = bundle;
+    this.snapshot = this.meshSnapshot();
+    if (!this.snapshot) return;
+    this.queue.enqueue(this.push.connections.keys(), 'full', Date.now());
+    this.options.log.info({ roots: bundle?.length ?? 0 }, 'trust bundle changed; pushing every proxy');
+  }
+
   /** The configuration of a proxy that just connected (`peer`: its verified identity), from the current snapshot. */
   configFor(node: ProxyAnnouncement, peer?: PeerIdentity): ProxyConfig | undefined {
-    this.snapshot ??= this.discovery.snapshot();
+    this.snapshot ??= this.meshSnapshot();
     if (!this.snapshot) return undefined;
     const config = this.translateFor(this.snapshot, identityOf(node));
     return config && this.withCredentials(config, node, peer);
@@ -156,8 +173,15 @@ export class ControlPlane {
     }
   }
 
-  private onChanges(kinds: ReadonlySet<WatchedKind>, firstChangeAt: number): void {
+  /** What the translator reads: discovery's view of the cluster, with the trust bundle from the CA. */
+  private meshSnapshot(): MeshSnapshot | undefined {
     const snapshot = this.discovery.snapshot();
+    if (!snapshot || !this.trustBundle) return snapshot;
+    return { ...snapshot, mesh: { ...snapshot.mesh, trustBundle: this.trustBundle } };
+  }
+
+  private onChanges(kinds: ReadonlySet<WatchedKind>, firstChangeAt: number): void {
+    const snapshot = this.meshSnapshot();
     this.snapshot = snapshot;
     if (!snapshot) return;
     const endpointsOnly = [...kinds].every((k) => WATCHED[k].workload);

@@ -16,7 +16,7 @@ import { ControlPlane } from './control-plane.js';
 import { Discovery } from './discovery.js';
 import { GatewayCredentials, secretReader } from './gateway-credentials.js';
 import { listen, parseBindAddress } from '../runtime/listen.js';
-import { MeshCaSource, type MeshCa } from './mesh-ca.js';
+import { MeshCaSource, trustBundleOf, type MeshCa } from './mesh-ca.js';
 import { monitoringHandler } from './monitoring.js';
 import { secureContextOptions, ServingCertificate, type ServingCredential } from './serving-certificate.js';
 
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
     );
   }
   const addresses = { push: values['push-address'], webhook: values['webhook-address'] };
-  void serveWithMeshCa(kc, discovery, push, registry, addresses, log).catch((err: unknown) =>
+  void serveWithMeshCa(kc, discovery, push, controlPlane, registry, addresses, log).catch((err: unknown) =>
     log.error({ err }, 'serving the TLS endpoints failed'),
   );
 
@@ -116,12 +116,14 @@ function servingCredential(mesh: MeshCa, validityMs: number): ServingCredential 
  * Once the mesh CA exists: the TLS port (15012), where proxies get certificates (token-authenticated)
  * and hold their push stream (client-certificate-authenticated), and the admission webhooks (15017),
  * both with a serving certificate from the mesh CA, whose root the proxies and API server trust. The
- * certificate is renewed before it expires and when the CA changes, in both servers at once.
+ * certificate is renewed before it expires and when the CA changes, in both servers at once; the
+ * roots go to every proxy as its trust bundle, again whenever they change.
  */
 async function serveWithMeshCa(
   kc: KubeConfig,
   discovery: Discovery,
   push: PushServer,
+  controlPlane: ControlPlane,
   registry: Registry,
   addresses: { push: string; webhook: string },
   log: pino.Logger,
@@ -133,7 +135,11 @@ async function serveWithMeshCa(
     log,
     registry,
   });
-  mesh.follow(() => void serving.renew('mesh CA changed'), log);
+  controlPlane.setTrustBundle(trustBundleOf(mesh.current.rootPem));
+  mesh.follow((ca) => {
+    void serving.renew('mesh CA changed');
+    controlPlane.setTrustBundle(trustBundleOf(ca.rootPem));
+  }, log);
   if (addresses.push !== 'off') {
     const ca = new CaServer({
       kc,

@@ -1,6 +1,7 @@
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { meshSpecWithDefaults } from '../../crds/defaults.js';
+import { pemCertificates } from '../../proxy/identity/trust-bundle.js';
 import type { SigningCa } from '../ca/signer.js';
 import { parseDuration } from '../translate/durations.js';
 import type { Discovery } from './discovery.js';
@@ -53,9 +54,17 @@ export function caMaterialChanged(a: MeshCa, b: MeshCa): boolean {
 }
 
 /**
+ * The trust bundle proxies get (security.trustBundle): every certificate of root-cert.pem, one PEM
+ * each, in order, without repeats. Several during a root rotation (docs/root-ca-rotation.md). Pure.
+ */
+export function trustBundleOf(rootPem: string): string[] {
+  return [...new Set(pemCertificates(rootPem))];
+}
+
+/**
  * The active Mesh's CA, kept current: the CA Secret is re-read every 30 s, so a replaced plug-in CA
- * (or, once root rotation exists, a new root; docs/root-ca-rotation.md) reaches the signer and the
- * serving certificate without a restart. One named Secret: a GET now and then is simpler than a
+ * or a changed set of roots (docs/root-ca-rotation.md) reaches the signer, the serving certificate
+ * and the proxies' trust bundle without a restart. One named Secret: a GET now and then is simpler than a
  * watch, which RBAC scoped by resourceName allows only with a field selector the shared Informer
  * does not take.
  */

@@ -71,6 +71,11 @@ export interface MeshDefaults {
   readonly pathNormalization?: PathNormalization;
   /** The Mesh's spec.proxy.h2UpgradePolicy: whether http clusters speak HTTP/2 to their hosts; absent, they do not. */
   readonly h2UpgradePolicy?: MeshH2UpgradePolicy;
+  /**
+   * The mesh roots proxies trust, one PEM certificate each (the CA Secret's root-cert.pem, which holds
+   * old and new root during a rotation); absent until the CA is read, and proxies keep their root file.
+   */
+  readonly trustBundle?: readonly string[];
 }
 
 export type MeshH2UpgradePolicy = NonNullable<NonNullable<MeshSpec['proxy']>['h2UpgradePolicy']>;

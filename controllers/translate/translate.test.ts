@@ -198,6 +198,26 @@ describe('translate: path normalisation', () => {
   });
 });
 
+describe('translate: trust bundle', () => {
+  const objects = load(BOOKINFO, EDGE);
+  const roots = [
+    '-----BEGIN CERTIFICATE-----\nold\n-----END CERTIFICATE-----\n',
+    '-----BEGIN CERTIFICATE-----\nnew\n-----END CERTIFICATE-----\n',
+  ];
+
+  it('gives sidecars and gateways every root of the bundle, in order', () => {
+    const snapshot = snapshotFromObjects(objects, { ...mesh, trustBundle: roots }, 'bookinfo');
+    for (const proxy of [reviews, gateway]) {
+      assert.deepEqual(translate(snapshot, proxy).config.security.trustBundle, roots, proxy.id);
+    }
+  });
+
+  it('leaves it out before the CA is known, so proxies keep the root they started with', () => {
+    const config = translate(snapshotFromObjects(objects, mesh, 'bookinfo'), reviews).config;
+    assert.equal('trustBundle' in config.security, false);
+  });
+});
+
 describe("translate: h2UpgradePolicy (Istio's HTTP/1.1 → HTTP/2 upgrade)", () => {
   const upgradeReviews = (policy: 'DEFAULT' | 'DO_NOT_UPGRADE' | 'UPGRADE'): KubernetesObject =>
     ({

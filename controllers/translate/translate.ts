@@ -253,6 +253,7 @@ export function translateResources(snapshot: MeshSnapshot, proxy: ProxyIdentity)
     security: {
       mtls: inboundMtls(snapshot, proxy),
       ...(snapshot.mesh.pathNormalization ? { pathNormalization: snapshot.mesh.pathNormalization } : {}),
+      ...(snapshot.mesh.trustBundle?.length ? { trustBundle: [...snapshot.mesh.trustBundle] } : {}),
       authorization: authorizationFor(snapshot, proxy),
     },
   };
