@@ -472,6 +472,17 @@ describe('renderMesh', () => {
       for (const c of configMaps) assert.deepEqual(c.data, { 'root-cert.pem': ROOT_PEM });
     });
 
+    it("carry every root of a rotation, and so does the webhooks' caBundle, byte for byte", () => {
+      const roots = `${ROOT_PEM}-----BEGIN CERTIFICATE-----\r\nMIIBnew\r\n-----END CERTIFICATE-----\r\n`;
+      const objects = renderMesh(input({ rootCertPem: roots, injectedNamespaces: ['team-a'] }));
+      const configMaps = objects.filter((o) => o.kind === 'ConfigMap') as V1ConfigMap[];
+      assert.equal(configMaps.length, 2);
+      for (const c of configMaps) assert.deepEqual(c.data, { 'root-cert.pem': roots });
+      const { injectors, validating } = webhooks(objects);
+      for (const webhook of [...injectors, validating])
+        assert.equal(Buffer.from(webhook.clientConfig.caBundle!, 'base64').toString(), roots, webhook.name);
+    });
+
     it('are absent before the root certificate exists', () => {
       const objects = renderMesh(input({ injectedNamespaces: ['team-a', 'team-b'] }));
       assert.equal(

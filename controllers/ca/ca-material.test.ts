@@ -96,6 +96,29 @@ describe('validateCaSecret', () => {
     assert.ok('material' in result, JSON.stringify(result));
   });
 
+  it('accepts root-cert.pem with old and new root, whichever the signing CA chains to and in either order', () => {
+    for (const roots of [
+      ca['root-cert.pem'] + other['root-cert.pem'],
+      other['root-cert.pem'] + ca['root-cert.pem'],
+    ]) {
+      const result = validateCaSecret(SECRET, secretData({ ...ca, 'root-cert.pem': roots }));
+      assert.ok('material' in result, JSON.stringify(result));
+      assert.equal(result.material['root-cert.pem'], roots, 'every root is kept, as written');
+    }
+  });
+
+  it('reports ChainMismatch when no root in root-cert.pem is the one the signing CA chains to', () => {
+    const third = createSelfSignedCa('cluster.local', 30 * DAY);
+    const problem = problemOf(
+      validateCaSecret(
+        SECRET,
+        secretData({ ...ca, 'root-cert.pem': other['root-cert.pem'] + third['root-cert.pem'] }),
+      ),
+    );
+    assert.equal(problem.reason, 'ChainMismatch');
+    assert.match(problem.message, /chain up to a root in root-cert\.pem/);
+  });
+
   it('reports SecretMissingKeys naming each missing key and the Secret', () => {
     for (const key of CA_KEYS) {
       const { [key]: _dropped, ...rest } = ca;

@@ -10,7 +10,10 @@ export interface CaMaterial {
   /** The signing certificate (the root itself when self-signed). */
   readonly 'ca-cert.pem': string;
   readonly 'ca-key.pem': string;
-  /** The trust anchor proxies verify peers against. */
+  /**
+   * The trust anchors proxies verify peers against: one root, or several during a root rotation
+   * (docs/root-ca-rotation.md), the signing certificate chaining to one of them.
+   */
   readonly 'root-cert.pem': string;
   /** The signing certificate's chain up to and including the root. */
   readonly 'cert-chain.pem': string;
@@ -127,7 +130,6 @@ export function validateCaSecret(
     };
   }
   const caCert = parsed['ca-cert.pem']![0]!;
-  const root = parsed['root-cert.pem']![0]!;
   if (!caCert.ca) {
     return {
       problem: {
@@ -144,28 +146,28 @@ export function validateCaSecret(
       },
     };
   }
-  for (const [name, cert] of [
-    ['ca-cert.pem', caCert],
-    ['root-cert.pem', root],
-  ] as const) {
-    if (new Date(cert.validTo) <= now) {
-      return {
-        problem: {
-          reason: 'CertificateExpired',
-          message: `Secret ${secretRef} ${name} expired on ${cert.validTo}`,
-        },
-      };
-    }
-  }
-  if (!chainsFromCaToRoot(parsed['cert-chain.pem']!, caCert, root)) {
+  if (new Date(caCert.validTo) <= now) return expired(secretRef, 'ca-cert.pem', caCert);
+  // During a rotation root-cert.pem holds the old and the new root; the signing CA chains to one.
+  const root = parsed['root-cert.pem']!.find((r) => chainsFromCaToRoot(parsed['cert-chain.pem']!, caCert, r));
+  if (!root) {
     return {
       problem: {
         reason: 'ChainMismatch',
-        message: `Secret ${secretRef} cert-chain.pem must start with ca-cert.pem and chain up to root-cert.pem (ca-cert.pem, any intermediates, then the root)`,
+        message: `Secret ${secretRef} cert-chain.pem must start with ca-cert.pem and chain up to a root in root-cert.pem (ca-cert.pem, any intermediates, then the root)`,
       },
     };
   }
+  if (new Date(root.validTo) <= now) return expired(secretRef, 'root-cert.pem', root);
   return { material };
+}
+
+function expired(secretRef: string, key: string, cert: X509Certificate): { problem: CaProblem } {
+  return {
+    problem: {
+      reason: 'CertificateExpired',
+      message: `Secret ${secretRef} ${key} expired on ${cert.validTo}`,
+    },
+  };
 }
 
 /**
