@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
-import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { Counter, Registry } from './telemetry/prom-client.js';
 import { INBOUND_SOURCE } from './capture/capture-rules.js';
@@ -23,7 +22,7 @@ import { loadOriginalDestination, type OriginalDestinationReader } from './origi
 import { PushClient, type ConfigSink } from './push/push-client.js';
 import { createAccessLogger, type AccessLogger } from './telemetry/access-log.js';
 import { ProxyMetrics, type TcpLabels } from './telemetry/metrics.js';
-import { CONNECTION, type DownstreamConnection, type WithConnection } from './http/downstream.js';
+import type { DownstreamConnection } from './http/downstream.js';
 import type { UpstreamCluster } from './upstream/cluster.js';
 import type { UpstreamHost } from './upstream/host.js';
 
@@ -113,7 +112,7 @@ export class WeftProxy implements ConfigSink {
       gateway: handler('gateway', 0),
     };
     this.gatewayTls = new GatewayTls({
-      onSecure: (tls, listener) => this.serveGatewayTls(tls, listener.port, listener.name),
+      onSecure: (tls, listener) => this.gateway.serveTerminated(tls, listener),
       onProblem: (problem) => options.log.warn(problem, 'gateway TLS server'),
     });
     this.gateway = new GatewayListener({
@@ -306,21 +305,6 @@ export class WeftProxy implements ConfigSink {
       server.listen(port, this.options.bindAddress);
       this.ownPorts.set(port, server);
     }
-  }
-
-  /** A terminated gateway connection: HTTP/2 or HTTP/1.1 as ALPN chose, routed by the listener that terminated it. */
-  private serveGatewayTls(tls: TLSSocket, port: number, listener: string): void {
-    tls.on('error', () => tls.destroy());
-    (tls as WithConnection)[CONNECTION] = {
-      remoteAddress: tls.remoteAddress ?? '',
-      targetPort: port,
-      peerIdentity: undefined,
-      tls: true,
-      originalDestination: undefined,
-      gatewayListener: listener,
-    };
-    if (tls.alpnProtocol === 'h2') this.httpByDirection.gateway.serveHttp2(tls);
-    else this.httpByDirection.gateway.serveHttp1(tls);
   }
 
   private tcpContext(

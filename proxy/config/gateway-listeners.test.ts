@@ -36,6 +36,16 @@ const passthrough = (name: string, hosts: string[]): Listener => ({
   tcpRoute: { clusters: [{ cluster: BACKEND, weight: 100 }] },
 });
 
+/** Istio's TLS + SIMPLE: terminates, then forwards the decrypted stream by its tcpRoute. */
+const terminatingTcp = (name: string, hosts: string[]): Listener => ({
+  name,
+  direction: 'gateway',
+  port: 443,
+  protocol: 'tls',
+  tls: { mode: 'SIMPLE', credentialName: `${name}-cert`, hosts },
+  tcpRoute: { clusters: [{ cluster: BACKEND, weight: 100 }] },
+});
+
 const plain = (name: string, port: number): Listener => ({
   name,
   direction: 'gateway',
@@ -77,6 +87,24 @@ describe('compileConfig: gateway listeners', () => {
     assert.deepEqual([...compiled.gateway.keys()], [80]);
     assert.deepEqual([...compiled.gatewayByName.keys()].sort(), ['a', 'b', 'db', 'http']);
     assert.equal(compiled.gatewayByName.get('a')?.routes?.name, 'a');
+  });
+
+  it('indexes a terminating listener that forwards TCP beside HTTP and passthrough ones, by its server names', () => {
+    const compiled = compile([
+      terminating('a', ['a.example.com']),
+      terminatingTcp('mongo', ['mongo.example.com']),
+      passthrough('db', ['db.example.com']),
+    ]);
+    assert.equal(compiled.gatewayBySni.get(443)?.get('mongo.example.com')?.config.name, 'mongo');
+    assert.equal(compiled.gatewayByName.get('mongo')?.routes, undefined);
+  });
+
+  it('refuses a terminating tcp or tls listener with nowhere to send the decrypted stream', () => {
+    const { tcpRoute: _none, ...bare } = terminatingTcp('mongo', ['mongo.example.com']);
+    const err = configError([bare]);
+    assert.equal(err.path, 'listeners[0].tcpRoute');
+    assert.match(err.message, /SIMPLE gateway listener of protocol tls forwards the decrypted stream/);
+    assert.equal(configError([{ ...bare, protocol: 'tcp' }]).path, 'listeners[0].tcpRoute');
   });
 
   it('takes a TLS listener without hosts as the one for any server name', () => {

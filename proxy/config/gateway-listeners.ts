@@ -1,12 +1,15 @@
 import type { ActiveListener } from './compile.js';
 import { ConfigError } from './config-error.js';
+import type { Listener } from './generated/proxy-config.js';
 
 /**
  * Gateway listeners, indexed the ways a connection finds them. A gateway port carries either one
  * plaintext listener (HTTP routed by Host, or TCP), or TLS listeners chosen by the server name the
  * ClientHello asks for, as an Envoy listener's filter chains by `server_names`: SIMPLE and MUTUAL
- * ones terminate with their own credential and route by their own route configuration, PASSTHROUGH
- * ones forward the encrypted bytes by their tcpRoute. Both kinds may share a port.
+ * ones terminate with their own credential and route by their own route configuration (protocol
+ * http, http2, grpc), or forward the decrypted stream by their tcpRoute (protocol tcp or tls, Istio's
+ * TLS + SIMPLE); PASSTHROUGH ones forward the encrypted bytes by their tcpRoute. All kinds may share
+ * a port.
  */
 export interface GatewayListeners {
   /** The plaintext listener of each port. */
@@ -18,6 +21,9 @@ export interface GatewayListeners {
 }
 
 const SNI_MODES = new Set(['SIMPLE', 'MUTUAL', 'PASSTHROUGH']);
+
+/** Whether a SIMPLE or MUTUAL gateway listener forwards the decrypted TCP stream rather than HTTP. */
+export const terminatesToTcp = (l: Listener): boolean => l.protocol === 'tcp' || l.protocol === 'tls';
 
 export const emptyGatewayListeners = (): GatewayListeners => ({
   plain: new Map(),
@@ -38,11 +44,7 @@ export function indexGatewayListener(index: GatewayListeners, listener: ActiveLi
     index.plain.set(l.port, listener);
     return;
   }
-  if (mode === 'PASSTHROUGH' && !l.tcpRoute)
-    throw new ConfigError(
-      `listeners[${i}].tcpRoute`,
-      'a PASSTHROUGH gateway listener forwards by its tcpRoute; add one',
-    );
+  requireTcpRoute(l, i);
   if (index.plain.has(l.port))
     throw new ConfigError(
       `listeners[${i}].port`,
@@ -61,4 +63,19 @@ export function indexGatewayListener(index: GatewayListeners, listener: ActiveLi
       );
     byHost.set(key, listener);
   });
+}
+
+/** A listener that forwards bytes (PASSTHROUGH, or terminated TCP) needs a tcpRoute to forward by. */
+function requireTcpRoute(l: Listener, i: number): void {
+  if (l.tcpRoute) return;
+  if (l.tls?.mode === 'PASSTHROUGH')
+    throw new ConfigError(
+      `listeners[${i}].tcpRoute`,
+      'a PASSTHROUGH gateway listener forwards by its tcpRoute; add one',
+    );
+  if (terminatesToTcp(l))
+    throw new ConfigError(
+      `listeners[${i}].tcpRoute`,
+      `a ${l.tls?.mode} gateway listener of protocol ${l.protocol} forwards the decrypted stream by its tcpRoute; add one, or use protocol http to route HTTP`,
+    );
 }

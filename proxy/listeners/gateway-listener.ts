@@ -1,5 +1,8 @@
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { listenerBySni, type ActiveListener, type CompiledConfig } from '../config/compile.js';
+import { terminatesToTcp } from '../config/gateway-listeners.js';
+import type { Listener } from '../config/generated/proxy-config.js';
 import { CONNECTION, type DownstreamConnection, type WithConnection } from '../http/downstream.js';
 import type { HttpServers } from './http-servers.js';
 import { acceptOnPort } from './outbound-listener.js';
@@ -20,10 +23,11 @@ const CLIENT_HELLO_TIMEOUT_MS = 10_000;
 /**
  * Connections on gateway ports (the ports Gateway servers bind). A port with TLS listeners waits for
  * the ClientHello and lets its server name pick one, as Envoy picks a filter chain by
- * `server_names`: a SIMPLE or MUTUAL listener terminates with its own certificate, a PASSTHROUGH one
- * forwards the bytes, ClientHello included, untouched to its route's cluster; a name no listener
- * has closes the connection (Envoy resets it). A port without them serves its one plaintext
- * listener: HTTP routed by Host, or TCP.
+ * `server_names`: a SIMPLE or MUTUAL listener terminates with its own certificate (then serves the
+ * HTTP inside, or forwards the TCP stream inside by its tcpRoute), a PASSTHROUGH one forwards the
+ * bytes, ClientHello included, untouched to its route's cluster; a name no listener has closes the
+ * connection (Envoy resets it). A port without them serves its one plaintext listener: HTTP routed
+ * by Host, or TCP.
  */
 export class GatewayListener {
   constructor(private readonly options: GatewayListenerOptions) {}
@@ -51,5 +55,31 @@ export class GatewayListener {
     const { tls, tcpRoute, name } = listener.config;
     if (tls?.mode === 'PASSTHROUGH') return proxyTcp(socket, tcpRoute!, this.options.tcp(config, conn));
     if (!this.options.terminate(socket, name)) socket.destroy();
+  }
+
+  /**
+   * A connection `listener` terminated: HTTP/2 or HTTP/1.1 as ALPN chose, routed by that listener's
+   * route configuration; or, on a tcp or tls listener, the decrypted stream forwarded by its tcpRoute
+   * as the configuration has it now (gone from it: closed).
+   */
+  serveTerminated(tls: TLSSocket, listener: Listener): void {
+    tls.on('error', () => tls.destroy());
+    const conn: DownstreamConnection = {
+      remoteAddress: tls.remoteAddress ?? '',
+      targetPort: listener.port,
+      peerIdentity: undefined,
+      tls: true,
+      originalDestination: undefined,
+      gatewayListener: listener.name,
+    };
+    (tls as WithConnection)[CONNECTION] = conn;
+    if (terminatesToTcp(listener)) {
+      const config = this.options.config();
+      const tcpRoute = config?.gatewayByName.get(listener.name)?.config.tcpRoute;
+      if (!config || !tcpRoute) return void tls.destroy();
+      return proxyTcp(tls, tcpRoute, this.options.tcp(config, conn));
+    }
+    if (tls.alpnProtocol === 'h2') this.options.http.serveHttp2(tls);
+    else this.options.http.serveHttp1(tls);
   }
 }

@@ -6,13 +6,17 @@ import {
   type Server as TlsServer,
   type TLSSocket,
 } from 'node:tls';
+import { terminatesToTcp } from '../config/gateway-listeners.js';
 import type { Listener, ProxyConfig, TlsSecret } from '../config/generated/proxy-config.js';
 
-/** ALPN of terminated HTTP: h2 first, as Envoy's gateway offers it. */
+/**
+ * ALPN of terminated HTTP: h2 first, as Envoy's gateway offers it. A listener that forwards the
+ * decrypted TCP stream offers none: its client speaks its own protocol, not HTTP.
+ */
 const HTTP_ALPN = ['h2', 'http/1.1'];
 
 export interface GatewayTlsOptions {
-  /** A client finished its handshake on `listener` (`tls.alpnProtocol` says h2 or http/1.1). */
+  /** A client finished its handshake on `listener` (`tls.alpnProtocol` says h2 or http/1.1 for HTTP). */
   readonly onSecure: (tls: TLSSocket, listener: Listener) => void;
   /** A server that cannot be served, or a credential update that was refused; for the log. */
   readonly onProblem: (problem: { listener: string; credential?: string; message: string }) => void;
@@ -67,7 +71,11 @@ export class GatewayTls {
     const mode = listener.tls?.mode;
     if (listener.direction !== 'gateway' || (mode !== 'SIMPLE' && mode !== 'MUTUAL')) return undefined;
     const previous = this.byListener.get(listener.name);
-    const reusable = previous?.listener.tls?.mode === mode ? previous : undefined;
+    const reusable =
+      previous?.listener.tls?.mode === mode &&
+      terminatesToTcp(previous.listener) === terminatesToTcp(listener)
+        ? previous
+        : undefined;
     const resolved = credentialOf(listener, secrets);
     if ('problem' in resolved)
       return this.refused(listener, resolved.problem, resolved.keepPrevious ? reusable : undefined);
@@ -108,7 +116,7 @@ export class GatewayTls {
   ): Terminator {
     const server = createTlsServer({
       ...context,
-      ALPNProtocols: HTTP_ALPN,
+      ...(terminatesToTcp(listener) ? {} : { ALPNProtocols: HTTP_ALPN }),
       requestCert: mutual,
       rejectUnauthorized: mutual,
     });

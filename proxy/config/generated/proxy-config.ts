@@ -64,7 +64,7 @@ export interface Listener {
   tls?: ServerTls;
 }
 /**
- * Where a TCP connection goes; on a PASSTHROUGH gateway listener, where the still-encrypted connection (ClientHello included) goes.
+ * Where a TCP connection goes; on a PASSTHROUGH gateway listener, where the still-encrypted connection (ClientHello included) goes; on a SIMPLE or MUTUAL gateway listener of protocol tcp or tls, where the decrypted stream goes.
  */
 export interface TcpRoute {
   clusters: WeightedCluster[];
@@ -88,7 +88,7 @@ export interface HeaderOperations {
   remove?: string[];
 }
 /**
- * Gateway listeners: a port carries one plaintext listener, or TLS listeners (SIMPLE and MUTUAL terminate with their credential and route by their routeConfig; PASSTHROUGH forwards by tcpRoute) chosen by the ClientHello's server name among tls.hosts, each name on one listener of the port. Outbound: a TLS listener chosen by server name.
+ * Gateway listeners: a port carries one plaintext listener, or TLS listeners (SIMPLE and MUTUAL terminate with their credential, then route HTTP by their routeConfig, or, with protocol tcp or tls, forward the decrypted stream by tcpRoute and offer no HTTP ALPN; PASSTHROUGH forwards by tcpRoute) chosen by the ClientHello's server name among tls.hosts, each name on one listener of the port. Outbound: a TLS listener chosen by server name.
  */
 export interface ServerTls {
   mode: 'SIMPLE' | 'MUTUAL' | 'PASSTHROUGH';
