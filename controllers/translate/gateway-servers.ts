@@ -10,9 +10,11 @@ import { nameOf } from './visibility.js';
  * What a server is decides what it may share its port with, as an Envoy listener's filter chains:
  * - `http`: plaintext HTTP (HTTP, HTTP2, GRPC). Every such server on a port is served by one
  *   listener that routes by Host (Istio's `http.<port>` route), whichever Gateway it comes from.
- * - `terminate` (tls.mode SIMPLE or MUTUAL, HTTP inside) and `passthrough` (PASSTHROUGH, the default
- *   mode on HTTPS and TLS ports): TLS chosen by the ClientHello's server name. Any number share a
- *   port, each with its own hosts; a host already served on the port is a conflict.
+ * - `terminate` (tls.mode SIMPLE or MUTUAL: HTTP inside on HTTP ports, HTTPS among them; on TLS, TCP
+ *   and other ports a TCP stream, forwarded by a VirtualService tcp route, as Istio's TLS + SIMPLE)
+ *   and `passthrough` (PASSTHROUGH, the default mode on HTTPS and TLS ports): TLS chosen by the
+ *   ClientHello's server name. Any number share a port, each with its own hosts; a host already
+ *   served on the port is a conflict.
  * - `tcp`: one server per port, forwarding by a VirtualService tcp route; bytes are not inspected,
  *   so nothing can tell two apart.
  */
@@ -74,14 +76,8 @@ export const listenerProtocol = (server: Server): Listener['protocol'] =>
 export function serverKind(server: Server): ServerKind | { unsupported: string } {
   const protocol = server.port.protocol.toUpperCase();
   const mode = server.tls?.mode;
-  // Terminated when HTTP follows: HTTPS, and HTTP with a certificate.
-  if (mode === 'SIMPLE' || mode === 'MUTUAL') {
-    const carries = listenerProtocol(server);
-    if (carries !== 'tcp' && carries !== 'tls') return 'terminate';
-    return {
-      unsupported: `tls.mode ${mode} on a ${protocol} port would terminate TLS and forward the plaintext by a VirtualService tcp route (Istio's TLS + SIMPLE), which Weft gateways do not serve yet; use PASSTHROUGH with tls routes to a workload that terminates TLS itself, or an HTTPS port if HTTP follows`,
-    };
-  }
+  // Terminated: HTTP follows on HTTP ports (HTTPS, HTTP with a certificate), a TCP stream on the others.
+  if (mode === 'SIMPLE' || mode === 'MUTUAL') return 'terminate';
   // On a plaintext port, tls only asks for a redirect to HTTPS (httpsRedirect), as in Istio.
   if (HTTP_PROTOCOLS.has(protocol)) return 'http';
   if (!TLS_PROTOCOLS.has(protocol)) return 'tcp';
@@ -94,6 +90,12 @@ export function serverKind(server: Server): ServerKind | { unsupported: string }
     unsupported: `tls.mode ${mode} is not supported by Weft gateways; use SIMPLE, MUTUAL or PASSTHROUGH`,
   };
 }
+
+/** Whether a terminated server carries HTTP (routed by its route configuration) rather than a TCP stream. */
+export const terminatesIntoHttp = (server: Server): boolean => {
+  const carries = listenerProtocol(server);
+  return carries !== 'tcp' && carries !== 'tls';
+};
 
 /** `server 1 (port 443 https)`: how diagnostics name a server. */
 export function describeServer(s: Pick<GatewayServer, 'index' | 'server'>): string {

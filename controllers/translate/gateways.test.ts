@@ -719,24 +719,94 @@ spec:
       ['VirtualService edge/mongo', 'Gateway edge/tcp'],
     );
   });
+});
 
-  it("leaves out a TLS port's SIMPLE server, which would terminate and then forward TCP (Istio's TLS + SIMPLE), and says so", () => {
-    const t = translated(
-      tcpGateway(
-        `
+/** A server on a TLS port that terminates with its credential (Istio's TLS + SIMPLE). */
+const TLS_MONGO_SERVER = `
     - port: { number: 27017, name: tls-mongo, protocol: TLS }
       hosts: [mongo.example.com]
-      tls: { mode: SIMPLE, credentialName: mongo-cert }`,
-        MONGO_ROUTES,
+      tls: { mode: SIMPLE, credentialName: mongo-cert }`;
+
+describe("translate: Gateway TLS termination forwarded by VirtualService tcp routes (Istio's TLS + SIMPLE)", () => {
+  it("terminates a TLS port's SIMPLE server with its credential and forwards the stream inside by the tcp route, weighted", () => {
+    const t = translated(tcpGateway(TLS_MONGO_SERVER, MONGO_ROUTES));
+    assert.deepEqual(gatewayListenersOf(t), [
+      {
+        name: 'gateway|27017|edge/tcp|tls-mongo',
+        direction: 'gateway',
+        port: 27017,
+        protocol: 'tls',
+        tls: { mode: 'SIMPLE', credentialName: 'mongo-cert', hosts: ['mongo.example.com'] },
+        tcpRoute: {
+          clusters: [
+            { cluster: MONGO, weight: 80 },
+            { cluster: MONGO_CANARY, weight: 20 },
+          ],
+        },
+      },
+    ]);
+    assert.equal(t.config.routes.length, 0, 'no HTTP route configuration: nothing is routed as HTTP');
+    assert.deepEqual(t.diagnostics, []);
+    assertProxyAccepts(t.config);
+  });
+
+  it('terminates a TCP port with MUTUAL tls settings the same way, asking for client certificates', () => {
+    const t = translated(
+      tcpGateway(
+        TLS_MONGO_SERVER.replace('protocol: TLS', 'protocol: TCP').replace('SIMPLE', 'MUTUAL'),
+        '    - route: [{ destination: { host: mongo } }]',
       ),
     );
-    // Not served at all rather than terminated into HTTP routing that a TCP client cannot use.
+    assert.deepEqual(
+      gatewayListenersOf(t).map((l) => [l.protocol, l.tls, l.tcpRoute, l.routeConfig]),
+      [
+        [
+          'tcp',
+          { mode: 'MUTUAL', credentialName: 'mongo-cert', hosts: ['mongo.example.com'] },
+          { clusters: [{ cluster: MONGO, weight: 100 }] },
+          undefined,
+        ],
+      ],
+    );
+    assertProxyAccepts(t.config);
+  });
+
+  it('shares a port with HTTPS and PASSTHROUGH servers, each chosen by its own server names', () => {
+    const t = translated(
+      tcpGateway(
+        TLS_MONGO_SERVER.replaceAll('27017', '443'),
+        '    - route: [{ destination: { host: mongo } }]',
+      ),
+      TWO_SERVERS,
+      PASSTHROUGH,
+    );
+    assert.deepEqual(
+      gatewayListenersOf(t).map((l) => [l.name, l.tls?.mode, l.protocol, l.tls?.hosts]),
+      [
+        ['gateway|443|edge/pass|tls-pass|edge/db/tls/0', 'PASSTHROUGH', 'tls', ['primary.db.example.com']],
+        ['gateway|443|edge/pass|tls-pass|edge/db/tls/2', 'PASSTHROUGH', 'tls', ['*.db.example.com']],
+        ['gateway|443|edge/tcp|tls-mongo', 'SIMPLE', 'tls', ['mongo.example.com']],
+        ['gateway|443|edge/web|https-a', 'SIMPLE', 'http', ['a.example.com']],
+        ['gateway|443|edge/web|https-b', 'MUTUAL', 'http', ['b.example.com']],
+      ],
+    );
+    assert.deepEqual(t.diagnostics, []);
+    assertProxyAccepts(t.config);
+  });
+
+  it('serves no listener for a terminating server no tcp route serves (its server names are closed), and says that tls routes do not apply', () => {
+    const t = translated(
+      tcpGateway(
+        TLS_MONGO_SERVER,
+        '    - match: [{ port: 27018 }]\n      route: [{ destination: { host: mongo } }]',
+      ),
+    );
     assert.deepEqual(gatewayListenersOf(t), []);
     assert.deepEqual(t.diagnostics, [
       {
         resource: 'Gateway edge/tcp',
         message:
-          "server 0 (port 27017 tls-mongo) is not served: tls.mode SIMPLE on a TLS port would terminate TLS and forward the plaintext by a VirtualService tcp route (Istio's TLS + SIMPLE), which Weft gateways do not serve yet; use PASSTHROUGH with tls routes to a workload that terminates TLS itself, or an HTTPS port if HTTP follows",
+          "server 0 (port 27017 tls-mongo) terminates TLS and forwards the TCP stream inside (VirtualService tls routes serve PASSTHROUGH servers only), but no tcp route of a VirtualService bound to it applies, so its connections are closed; add a VirtualService bound to the Gateway, with one of the server's hosts, and a tcp route without match or with match.port 27017",
       },
     ]);
   });

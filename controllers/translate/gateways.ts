@@ -1,11 +1,17 @@
 import type { Gateway } from '../../crds/generated/types/gateway.js';
 import type { TLSRoute, VirtualService } from '../../crds/generated/types/virtualservice.js';
-import type { Listener, RouteConfiguration, VirtualHost } from '../../proxy/config/generated/proxy-config.js';
+import type {
+  Listener,
+  RouteConfiguration,
+  TcpRoute,
+  VirtualHost,
+} from '../../proxy/config/generated/proxy-config.js';
 import {
   describeServer,
   gatewayPorts,
   gatewayServers,
   listenerProtocol,
+  terminatesIntoHttp,
   type GatewayPort,
   type GatewayServer,
 } from './gateway-servers.js';
@@ -26,6 +32,8 @@ import { byAge, nameOf, namespaceOf, selects } from './visibility.js';
  * - a SIMPLE or MUTUAL server gets its own listener and route configuration, named after the server
  *   (Istio's `https.<port>.<port name>.<gateway>.<namespace>`): the ClientHello's server name picks
  *   it, with its certificate, and the decrypted HTTP follows the VirtualServices bound to its Gateway;
+ *   on a TLS, TCP or other non-HTTP port the decrypted stream is forwarded by a `tcp` route instead
+ *   (Istio's TLS + SIMPLE: VirtualService `tls` routes are for PASSTHROUGH servers);
  * - a PASSTHROUGH server gets one listener per `tls` route of a bound VirtualService, chosen by the
  *   route's SNI hosts (within the server's) and forwarding the still-encrypted bytes (Istio's filter
  *   chain per TLS route, `server_names` → `tcp_proxy`);
@@ -174,13 +182,19 @@ function tcpServer(s: GatewayServer, g: GatewayContext): Listener {
     port: s.port,
     protocol: listenerProtocol(s.server),
   };
+  const tcpRoute = serverTcpRoute(s, g, 'is TCP');
+  return tcpRoute ? { ...listener, tcpRoute } : listener;
+}
+
+/** The tcp route that forwards a server's connections; without one, a diagnostic says they are closed. */
+function serverTcpRoute(s: GatewayServer, g: GatewayContext, what: string): TcpRoute | undefined {
   const tcpRoute = gatewayTcpRoute(s, g.bound(s.gateway), routeContext(s, g), g.diagnostics);
-  if (tcpRoute) return { ...listener, tcpRoute };
+  if (tcpRoute) return tcpRoute;
   g.diagnostics.push({
     resource: `Gateway ${s.gateway}`,
-    message: `${describeServer(s)} is TCP, but no tcp route of a VirtualService bound to it applies, so its connections are closed; add a VirtualService bound to the Gateway, with one of the server's hosts, and a tcp route without match or with match.port ${s.server.port.number}`,
+    message: `${describeServer(s)} ${what}, but no tcp route of a VirtualService bound to it applies, so its connections are closed; add a VirtualService bound to the Gateway, with one of the server's hosts, and a tcp route without match or with match.port ${s.server.port.number}`,
   });
-  return listener;
+  return undefined;
 }
 
 /** Who holds each server name on a TLS port, for conflicts: servers' hosts, and the SNI table's keys. */
@@ -212,23 +226,35 @@ function tlsPort(port: GatewayPort, g: GatewayContext, built: Built): void {
   }
 }
 
-/** A SIMPLE or MUTUAL server: its credential terminates, its own route configuration routes. */
+/**
+ * A SIMPLE or MUTUAL server: its credential terminates. HTTP inside routes by its own route
+ * configuration; on a non-HTTP port the TCP stream inside goes where a `tcp` route says, and without
+ * one the server gets no listener, so its server names are closed (Istio builds no filter chain).
+ */
 function terminatingServer(s: GatewayServer, g: GatewayContext, built: Built): void {
   const { tls } = s.server;
-  const protocol = listenerProtocol(s.server);
   const listener: Listener = {
     name: s.name,
     direction: 'gateway',
     port: s.port,
-    protocol,
+    protocol: listenerProtocol(s.server),
     tls: {
       mode: tls!.mode as 'SIMPLE' | 'MUTUAL',
       ...(tls?.credentialName ? { credentialName: tls.credentialName } : {}),
       hosts: [...s.hosts],
     },
   };
-  built.listeners.push({ ...listener, routeConfig: s.name });
-  built.routes.push({ name: s.name, virtualHosts: virtualHosts(s, g) });
+  if (terminatesIntoHttp(s.server)) {
+    built.listeners.push({ ...listener, routeConfig: s.name });
+    built.routes.push({ name: s.name, virtualHosts: virtualHosts(s, g) });
+    return;
+  }
+  const tcpRoute = serverTcpRoute(
+    s,
+    g,
+    `terminates TLS and forwards the TCP stream inside (VirtualService tls routes serve PASSTHROUGH servers only)`,
+  );
+  if (tcpRoute) built.listeners.push({ ...listener, tcpRoute });
 }
 
 /**
