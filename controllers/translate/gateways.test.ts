@@ -811,3 +811,30 @@ describe("translate: Gateway TLS termination forwarded by VirtualService tcp rou
     ]);
   });
 });
+
+describe('translate: a Gateway without selector', () => {
+  const unselected = (selector: string): string =>
+    TWO_SERVERS.replace('  selector: { app: weft-ingressgateway }\n', selector);
+
+  it("applies to every gateway proxy, whatever its labels, as Istio's mergeGateways (absent or empty selector)", () => {
+    for (const selector of ['', '  selector: {}\n']) {
+      const snapshot = snapshotFromObjects(objects(SERVICES, unselected(selector)), mesh, 'edge');
+      const other = translate(snapshot, { ...gatewayProxy, id: 'other.team', labels: { app: 'team-gw' } });
+      assert.deepEqual(
+        gatewayListenersOf(other).map((l) => l.name),
+        ['gateway|443|edge/web|https-a', 'gateway|443|edge/web|https-b'],
+        `selector ${JSON.stringify(selector)}`,
+      );
+      assert.deepEqual(other.diagnostics, []);
+    }
+  });
+
+  it('does not apply to sidecars, and a selector still picks its gateways only', () => {
+    const snapshot = snapshotFromObjects(objects(SERVICES, unselected('')), mesh, 'edge');
+    const sidecar = translate(snapshot, { ...gatewayProxy, id: 'app-a.edge', role: 'sidecar' });
+    assert.deepEqual(gatewayListenersOf(sidecar), []);
+    const selected = snapshotFromObjects(objects(SERVICES, web(SERVER_A)), mesh, 'edge');
+    const other = translate(selected, { ...gatewayProxy, id: 'other.team', labels: { app: 'team-gw' } });
+    assert.deepEqual(gatewayListenersOf(other), []);
+  });
+});

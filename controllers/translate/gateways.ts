@@ -39,6 +39,9 @@ import { byAge, nameOf, namespaceOf, selects } from './visibility.js';
  *   chain per TLS route, `server_names` → `tcp_proxy`);
  * - a TCP server gets one listener forwarding by the first applicable `tcp` route (gateway-tcp.ts).
  *
+ * A Gateway without selector (or with an empty one) applies to every gateway proxy, as Istio's
+ * mergeGateways.
+ *
  * On a TLS port every server name belongs to one listener: servers are taken oldest Gateway first
  * and in spec order; a server with a host an earlier server already has is left out entirely, as
  * Istio skips a server with a duplicate SNI host, and a route's SNI host an earlier server or route
@@ -66,7 +69,7 @@ export function gatewayListeners(
   diagnostics: Diagnostic[],
 ): Built {
   const gateways = snapshot.gateways
-    .filter((g: Gateway) => g.spec?.selector && selects(g.spec.selector, proxy.labels))
+    .filter((g: Gateway) => selects(g.spec?.selector, proxy.labels))
     .sort(byAge);
   const boundTo = new Map<string, VirtualService[]>();
   const bound = (gateway: string): VirtualService[] => {

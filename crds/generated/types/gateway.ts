@@ -12,7 +12,7 @@ export interface Gateway {
 }
 export interface GatewaySpec {
   /**
-   * Labels of the gateway proxies (pods) this configuration applies to, looked up in the Gateway's own namespace. Omitted: every gateway workload.
+   * Labels of the gateway proxies (pods) this configuration applies to, in any namespace (as Istio by default). Omitted or empty: every gateway proxy.
    */
   selector?: {
     [k: string]: string;
