@@ -1,7 +1,7 @@
 import type { Gateway, Server } from '../../crds/generated/types/gateway.js';
 import type { Listener } from '../../proxy/config/generated/proxy-config.js';
 import type { Diagnostic } from './virtual-services.js';
-import { nameOf } from './visibility.js';
+import { nameOf, namespaceOf } from './visibility.js';
 
 /**
  * Gateway servers as a gateway proxy serves them: classified, named, and grouped by the port they
@@ -31,13 +31,21 @@ export interface GatewayServer {
   /** The port the proxy binds: targetPort, else the port number. */
   readonly port: number;
   readonly kind: ServerKind;
-  /** Its hosts without the `namespace/` part. */
+  /** Its hosts without the `namespace/` part: the server names (SNI) it answers. */
   readonly hosts: readonly string[];
+  /** Its hosts with the namespace whose VirtualServices may bind to each (`ns/host`, `./host`). */
+  readonly namespacedHosts: readonly ServerHost[];
   /**
    * `gateway|<port>|<namespace>/<gateway>|<port name>`: unique (Istio requires a Gateway's port
    * names to be), and stable when servers are added, reordered or given other hosts.
    */
   readonly name: string;
+}
+
+/** A server host, and the one namespace whose VirtualServices may bind to it (undefined: any). */
+export interface ServerHost {
+  readonly host: string;
+  readonly namespace: string | undefined;
 }
 
 /** The servers one port serves: all of one family. */
@@ -102,7 +110,31 @@ export function describeServer(s: Pick<GatewayServer, 'index' | 'server'>): stri
   return `server ${s.index} (port ${s.server.port.number} ${s.server.port.name})`;
 }
 
-export const stripNamespace = (host: string): string => (host.includes('/') ? host.split('/', 2)[1]! : host);
+/**
+ * A server host as Istio reads it (sanitizeServerHostNamespace): `ns/host` admits VirtualServices of
+ * namespace ns, `./host` those of the Gateway's own namespace; a bare host, or one under namespace
+ * `*`, admits any. Pure.
+ */
+function serverHost(entry: string, gatewayNamespace: string): ServerHost {
+  const slash = entry.indexOf('/');
+  if (slash < 0) return { host: entry, namespace: undefined };
+  const namespace = entry.slice(0, slash);
+  const host = entry.slice(slash + 1);
+  if (namespace === '*') return { host, namespace: undefined };
+  return { host, namespace: namespace === '.' ? gatewayNamespace : namespace };
+}
+
+/**
+ * The hosts of a server a VirtualService of `namespace` may bind to, as Istio's
+ * host.NamesForNamespace: unrestricted ones, and those restricted to that namespace. This holds
+ * whatever the VirtualService's exportTo says. Pure.
+ */
+export const hostsFor = (s: GatewayServer, namespace: string): string[] =>
+  s.namespacedHosts.filter((h) => h.namespace === undefined || h.namespace === namespace).map((h) => h.host);
+
+/** The hosts of a server restricted to namespaces other than `namespace`, with their `ns/host` entry. Pure. */
+export const hostsDeniedTo = (s: GatewayServer, namespace: string): ServerHost[] =>
+  s.namespacedHosts.filter((h) => h.namespace !== undefined && h.namespace !== namespace);
 
 /** The servers of `gateways` (oldest first, then in spec order), each classified and named. Pure. */
 export function gatewayServers(gateways: readonly Gateway[], diagnostics: Diagnostic[]): GatewayServer[] {
@@ -129,7 +161,9 @@ export function gatewayServers(gateways: readonly Gateway[], diagnostics: Diagno
         });
       else named.set(base, index);
       const name = clash === undefined ? base : `${base}#${index}`;
-      out.push({ gateway: ref, server, index, port, kind, hosts: server.hosts.map(stripNamespace), name });
+      const namespacedHosts = server.hosts.map((h) => serverHost(h, namespaceOf(gateway)));
+      const hosts = [...new Set(namespacedHosts.map((h) => h.host))];
+      out.push({ gateway: ref, server, index, port, kind, hosts, namespacedHosts, name });
     });
   }
   return out;

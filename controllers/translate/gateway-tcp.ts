@@ -1,6 +1,6 @@
 import type { TCPRoute, VirtualService } from '../../crds/generated/types/virtualservice.js';
 import type { TcpRoute } from '../../proxy/config/generated/proxy-config.js';
-import { describeServer, type GatewayServer } from './gateway-servers.js';
+import { describeServer, hostsFor, type GatewayServer } from './gateway-servers.js';
 import { intersectHosts } from './hosts.js';
 import { l4MatchApplies, weightedClusters, type RouteContext } from './routes.js';
 import type { Diagnostic } from './virtual-services.js';
@@ -8,11 +8,12 @@ import { nameOf, namespaceOf } from './visibility.js';
 
 /**
  * VirtualService `tcp` routes on a gateway TCP server (TCP, MONGO, REDIS... ports: neither HTTP nor
- * TLS chosen by server name), as Istio's
+ * TLS chosen by server name) or a server that terminates TLS on such a port, as Istio's
  * buildGatewayNetworkFiltersFromTCPRoutes: among the VirtualServices bound to the server's Gateway
- * that share a host with it, oldest first, the first `tcp` route that applies takes every connection,
- * split by weight over its destinations. A route applies when it has no match, or a match whose
- * `port` (the Gateway port number) and `gateways` allow this server.
+ * that share a host with it (a host its `ns/host` entries admit their namespace to), oldest first,
+ * the first `tcp` route that applies takes every connection, split by weight over its destinations.
+ * A route applies when it has no match, or a match whose `port` (the Gateway port number) and
+ * `gateways` allow this server.
  *
  * A connection carries no host to choose by, so a server has one route: an applicable route of a
  * later VirtualService is never used, and is reported. Later routes of the winning VirtualService are
@@ -31,7 +32,7 @@ export function gatewayTcpRoute(
 ): TcpRoute | undefined {
   let winner: { readonly owner: string; readonly route: TcpRoute } | undefined;
   for (const vs of bound) {
-    if (intersectHosts(vs.spec?.hosts ?? [], s.hosts).length === 0) continue;
+    if (intersectHosts(vs.spec?.hosts ?? [], hostsFor(s, namespaceOf(vs))).length === 0) continue;
     const routes = vs.spec?.tcp ?? [];
     const index = routes.findIndex((tcp) => applies(tcp, vs, ctx));
     if (index < 0) continue;

@@ -838,3 +838,126 @@ describe('translate: a Gateway without selector', () => {
     assert.deepEqual(gatewayListenersOf(other), []);
   });
 });
+
+describe('translate: namespace/host on Gateway server hosts', () => {
+  /** Gateway edge/web: one HTTP server whose hosts each admit VirtualServices of other namespaces. */
+  const NAMESPACED = `
+apiVersion: networking.weft.dev/v1
+kind: Gateway
+metadata: { name: web, creationTimestamp: '2026-01-01T00:00:00Z' }
+spec:
+  selector: { app: weft-ingressgateway }
+  servers:
+    - port: { number: 80, name: http, protocol: HTTP }
+      hosts: [prod/prod.example.com, ./own.example.com, '*/any.example.com', bare.example.com]
+`;
+  /** A VirtualService `name` in `namespace` for `host`, bound to edge/web. */
+  const vs = (
+    name: string,
+    namespace: string,
+    host: string,
+    routes = 'http: [{ route: [{ destination: { host: app-a.edge.svc.cluster.local } }] }]',
+  ): string => `
+---
+apiVersion: networking.weft.dev/v1
+kind: VirtualService
+metadata: { name: ${name}, namespace: ${namespace} }
+spec:
+  hosts: [${host}]
+  gateways: [edge/web]
+  ${routes}
+`;
+  const boundHosts = (t: Translation): string[] =>
+    (routeConfig(t, 'gateway|80')?.virtualHosts ?? []).map((vh) => `${vh.name} ${vh.domains[0]}`);
+
+  it("binds a VirtualService through ns/host only from that namespace, ./host only from the Gateway's, */host and bare hosts from any", () => {
+    const t = translated(
+      NAMESPACED,
+      vs('p', 'prod', 'prod.example.com'),
+      vs('o', 'edge', 'own.example.com'),
+      vs('a', 'dev', 'any.example.com'),
+      vs('b', 'dev', 'bare.example.com'),
+    );
+    assert.deepEqual(boundHosts(t), [
+      'dev/a:80 any.example.com',
+      'dev/b:80 bare.example.com',
+      'edge/o:80 own.example.com',
+      'prod/p:80 prod.example.com',
+    ]);
+    assert.deepEqual(t.diagnostics, []);
+    assertProxyAccepts(t.config);
+  });
+
+  it('leaves out a VirtualService of another namespace whose host matches only through ns/host, and says which entry and how to fix it', () => {
+    const t = translated(
+      NAMESPACED,
+      vs('p', 'dev', 'prod.example.com'),
+      vs('o', 'prod', 'own.example.com'),
+      vs('wide', 'dev', "'*.example.com'"),
+    );
+    // The wildcard VirtualService still gets the hosts open to every namespace.
+    assert.deepEqual(boundHosts(t), ['dev/wide:80 any.example.com']);
+    assert.deepEqual(routeConfig(t, 'gateway|80')?.virtualHosts[0]?.domains, [
+      'any.example.com',
+      'any.example.com:80',
+      'bare.example.com',
+      'bare.example.com:80',
+    ]);
+    assert.deepEqual(t.diagnostics, [
+      {
+        resource: 'VirtualService dev/p',
+        message:
+          "host prod.example.com is not routed through Gateway edge/web server 0 (port 80 http): the server admits only VirtualServices of namespace prod there (prod/prod.example.com), and this one is in dev; move it to namespace prod, or add dev/prod.example.com (or */prod.example.com) to the server's hosts",
+      },
+      {
+        resource: 'VirtualService dev/wide',
+        message:
+          "hosts prod.example.com, own.example.com are not routed through Gateway edge/web server 0 (port 80 http): the server admits only VirtualServices of namespace prod or edge there (prod/prod.example.com, edge/own.example.com), and this one is in dev; move it to namespace prod or edge, or add dev/prod.example.com (or */prod.example.com) to the server's hosts",
+      },
+      {
+        resource: 'VirtualService prod/o',
+        message:
+          "host own.example.com is not routed through Gateway edge/web server 0 (port 80 http): the server admits only VirtualServices of namespace edge there (edge/own.example.com), and this one is in prod; move it to namespace edge, or add prod/own.example.com (or */own.example.com) to the server's hosts",
+      },
+    ]);
+  });
+
+  it('applies to tcp routes and to the SNI hosts of PASSTHROUGH routes as well', () => {
+    const tcp = translated(
+      tcpGateway(MONGO_SERVER.replace("hosts: ['*']", 'hosts: [prod/mongo.example.com]'), MONGO_ROUTES),
+    );
+    assert.equal(gatewayListenersOf(tcp)[0]?.tcpRoute, undefined);
+    assert.deepEqual(
+      tcp.diagnostics.map((d) => d.resource),
+      ['VirtualService edge/mongo', 'Gateway edge/tcp'],
+    );
+    assert.match(tcp.diagnostics[0]!.message, /namespace prod there \(prod\/mongo\.example\.com\)/);
+
+    const pass = translated(
+      PASSTHROUGH.replace(
+        "hosts: ['*.db.example.com']\n      tls",
+        "hosts: ['./*.db.example.com']\n      tls",
+      ),
+    );
+    assert.equal(gatewayListenersOf(pass).length, 2, 'edge/db is in the Gateway namespace');
+    const elsewhere = translated(
+      PASSTHROUGH.replace(
+        "hosts: ['*.db.example.com']\n      tls",
+        "hosts: ['prod/*.db.example.com']\n      tls",
+      ),
+    );
+    assert.deepEqual(gatewayListenersOf(elsewhere), []);
+    assert.deepEqual(
+      elsewhere.diagnostics.map((d) => d.resource),
+      ['VirtualService edge/db', 'Gateway edge/pass'],
+    );
+  });
+
+  it('answers the same server name once for a host listed for two namespaces', () => {
+    const t = translated(
+      web(SERVER_A.replace('hosts: [a.example.com]', 'hosts: [edge/a.example.com, prod/a.example.com]')),
+    );
+    assert.deepEqual(gatewayListenersOf(t)[0]?.tls?.hosts, ['a.example.com']);
+    assertProxyAccepts(t.config);
+  });
+});

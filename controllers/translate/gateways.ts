@@ -10,6 +10,8 @@ import {
   describeServer,
   gatewayPorts,
   gatewayServers,
+  hostsDeniedTo,
+  hostsFor,
   listenerProtocol,
   terminatesIntoHttp,
   type GatewayPort,
@@ -40,7 +42,9 @@ import { byAge, nameOf, namespaceOf, selects } from './visibility.js';
  * - a TCP server gets one listener forwarding by the first applicable `tcp` route (gateway-tcp.ts).
  *
  * A Gateway without selector (or with an empty one) applies to every gateway proxy, as Istio's
- * mergeGateways.
+ * mergeGateways. A server host `ns/host` (`./host`: the Gateway's namespace) binds only the
+ * VirtualServices of that namespace, as Istio's host.NamesForNamespace; a bare host, or one under
+ * namespace `*`, binds any.
  *
  * On a TLS port every server name belongs to one listener: servers are taken oldest Gateway first
  * and in spec order; a server with a host an earlier server already has is left out entirely, as
@@ -90,18 +94,49 @@ export function gatewayListeners(
   return built;
 }
 
-/** A VirtualService bound to a Gateway none of whose servers has any of its hosts routes nothing. */
+/**
+ * A VirtualService bound to a Gateway that routes nothing through it is reported: none of the
+ * Gateway's servers has any of its hosts, or a server has one only for other namespaces (`ns/host`).
+ */
 function reportUnserved(servers: readonly GatewayServer[], g: GatewayContext): void {
   for (const gateway of new Set(servers.map((s) => s.gateway))) {
-    const hosts = servers.filter((s) => s.gateway === gateway).flatMap((s) => s.hosts);
+    const own = servers.filter((s) => s.gateway === gateway);
     for (const vs of g.bound(gateway)) {
-      if (intersectHosts(vs.spec?.hosts ?? [], hosts).length > 0) continue;
+      const vsHosts = vs.spec?.hosts ?? [];
+      const namespace = namespaceOf(vs);
+      const denied = own.filter((s) => reportNamespaceDenied(s, vs, g.diagnostics)).length > 0;
+      if (denied || own.some((s) => intersectHosts(vsHosts, hostsFor(s, namespace)).length > 0)) continue;
       g.diagnostics.push({
         resource: `VirtualService ${nameOf(vs)}`,
         message: `none of its hosts is served by Gateway ${gateway}; add a matching host to one of the Gateway's servers or to the VirtualService`,
       });
     }
   }
+}
+
+/**
+ * Reports the hosts of `vs` that match a host of server `s` only through `ns/host` entries for other
+ * namespaces, so are not bound through it; true when there are any.
+ */
+function reportNamespaceDenied(s: GatewayServer, vs: VirtualService, diagnostics: Diagnostic[]): boolean {
+  const namespace = namespaceOf(vs);
+  const vsHosts = vs.spec?.hosts ?? [];
+  const allowed = new Set(intersectHosts(vsHosts, hostsFor(s, namespace)));
+  const blocked = new Set<string>();
+  const entries = hostsDeniedTo(s, namespace).filter((h) => {
+    const through = intersectHosts(vsHosts, [h.host]).filter((x) => !allowed.has(x));
+    for (const x of through) blocked.add(x);
+    return through.length > 0;
+  });
+  if (entries.length === 0) return false;
+  const namespaces = [...new Set(entries.map((h) => h.namespace))].join(' or ');
+  const which = blocked.size === 1 ? `host ${[...blocked][0]} is` : `hosts ${[...blocked].join(', ')} are`;
+  const fix = entries[0]!.host;
+  diagnostics.push({
+    resource: `VirtualService ${nameOf(vs)}`,
+    message: `${which} not routed through Gateway ${s.gateway} ${describeServer(s)}: the server admits only VirtualServices of namespace ${namespaces} there (${entries.map((h) => `${h.namespace}/${h.host}`).join(', ')}), and this one is in ${namespace}; move it to namespace ${namespaces}, or add ${namespace}/${fix} (or */${fix}) to the server's hosts`,
+  });
+  return true;
 }
 
 const routeContext = (s: GatewayServer, g: GatewayContext): RouteContext => ({
@@ -116,7 +151,7 @@ function virtualHosts(s: GatewayServer, g: GatewayContext): VirtualHost[] {
   const ctx = routeContext(s, g);
   const number = s.server.port.number;
   return g.bound(s.gateway).flatMap((vs) => {
-    const hosts = intersectHosts(vs.spec?.hosts ?? [], s.hosts);
+    const hosts = intersectHosts(vs.spec?.hosts ?? [], hostsFor(s, namespaceOf(vs)));
     // A VirtualService with only tls or tcp routes claims no HTTP host.
     if (hosts.length === 0 || !vs.spec?.http?.length) return [];
     return [
@@ -307,5 +342,6 @@ function passthroughServer(
 /** The SNI hosts a tls route serves on a server: those of its matches that apply here, within the server's hosts. */
 function routeSniHosts(route: TLSRoute, vs: VirtualService, s: GatewayServer, ctx: RouteContext): string[] {
   const applicable = route.match.filter((m) => l4MatchApplies(m, vs, ctx));
-  return [...new Set(applicable.flatMap((m) => intersectHosts(m.sniHosts, s.hosts)))];
+  const hosts = hostsFor(s, namespaceOf(vs));
+  return [...new Set(applicable.flatMap((m) => intersectHosts(m.sniHosts, hosts)))];
 }
