@@ -1,9 +1,17 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { freePort, kube, translateGateway, workload } from '../helpers/gateway.js';
+import {
+  echoThrough,
+  freePort,
+  kube,
+  startEcho,
+  translateGateway,
+  workload,
+  type EchoServer,
+} from '../helpers/gateway.js';
 import { startTestProxy, startUpstream, type TestProxy, type Upstream } from '../helpers/proxy.js';
 import { waitUntil } from '../helpers/wait.js';
 
@@ -92,73 +100,12 @@ describe('weft-proxy gateway: tls.httpsRedirect on an HTTP server (translated fr
   });
 });
 
-/**
- * A TCP server of its own on loopback: greets each connection with `<name>\n` first (as server-first
- * protocols do), then echoes every byte back.
- */
-interface EchoServer {
-  readonly name: string;
-  readonly port: number;
-  readonly accepted: { count: number };
-  close(): Promise<void>;
-}
-
-async function startEcho(name: string): Promise<EchoServer> {
-  const accepted = { count: 0 };
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    accepted.count += 1;
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => socket.destroy());
-    socket.write(`${name}\n`);
-    socket.pipe(socket);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return {
-    name,
-    port: (server.address() as AddressInfo).port,
-    accepted,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  };
-}
-
-/**
- * Connects through the gateway, reads the greeting, sends `payload` and reads it all back: which
- * echo server answered, and what came back.
- */
-function echoThrough(port: number, payload: Buffer): Promise<{ greeting: string; echoed: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    let received = Buffer.alloc(0);
-    let greeting: string | undefined;
-    socket.on('data', (chunk: Buffer) => {
-      received = Buffer.concat([received, chunk]);
-      if (greeting === undefined) {
-        const newline = received.indexOf('\n');
-        if (newline < 0) return;
-        greeting = received.subarray(0, newline).toString();
-        received = received.subarray(newline + 1);
-        socket.write(payload);
-      }
-      if (received.length < payload.length) return;
-      socket.destroy();
-      resolve({ greeting, echoed: received });
-    });
-    socket.on('error', reject);
-    socket.on('close', () => reject(new Error(`closed after ${received.length} bytes`)));
-  });
-}
-
 describe('weft-proxy gateway: VirtualService tcp routes on a Gateway TCP server (translated from resources)', () => {
   let mongo: EchoServer;
   let canary: EchoServer;
   let gw: TestProxy;
   let port: number;
+  const dial = (): Socket => connect({ host: '127.0.0.1', port });
 
   /** A MONGO server (TCP to Weft) on 27017, its tcp route splitting 80/20 between two echo servers. */
   function resources(): KubernetesObject[] {
@@ -197,7 +144,7 @@ describe('weft-proxy gateway: VirtualService tcp routes on a Gateway TCP server 
     port = await freePort();
     gw = await startTestProxy(translateGateway(resources()));
     await waitUntil('the gateway TCP port to forward', async () => {
-      const res = await echoThrough(port, Buffer.from('ready')).catch((err: Error) => err);
+      const res = await echoThrough(dial(), Buffer.from('ready')).catch((err: Error) => err);
       return { done: !(res instanceof Error), state: res instanceof Error ? res.message : res.greeting };
     });
   });
@@ -210,7 +157,7 @@ describe('weft-proxy gateway: VirtualService tcp routes on a Gateway TCP server 
   it('carries bytes both ways, server-first greeting included, to a destination of the route', async () => {
     // 1 MiB: more than one socket buffer each way, so back-pressure is exercised too.
     const payload = Buffer.alloc(1024 * 1024, 'weft gateway tcp ');
-    const { greeting, echoed } = await echoThrough(port, payload);
+    const { greeting, echoed } = await echoThrough(dial(), payload);
     assert.ok(['mongo', 'mongo-canary'].includes(greeting), `greeted by ${greeting}`);
     assert.equal(echoed.length, payload.length);
     assert.ok(echoed.equals(payload), 'every byte came back unchanged');
@@ -224,7 +171,7 @@ describe('weft-proxy gateway: VirtualService tcp routes on a Gateway TCP server 
     const accepted = mongo.accepted.count + canary.accepted.count;
     for (let batch = 0; batch < total / 10; batch++) {
       const answers = await Promise.all(
-        Array.from({ length: 10 }, () => echoThrough(port, Buffer.from('x'))),
+        Array.from({ length: 10 }, () => echoThrough(dial(), Buffer.from('x'))),
       );
       greetings.push(...answers.map((a) => a.greeting));
     }

@@ -17,12 +17,22 @@ import type { Listener, ProxyConfig, TlsSecret } from '../../proxy/config/genera
 import {
   NO_POLICIES,
   route,
+  scrape,
   startTestProxy,
   startUpstream,
   type TestProxy,
   type Upstream,
 } from '../helpers/proxy.js';
-import { freePort, kube, translateGateway, workload } from '../helpers/gateway.js';
+import {
+  echoThrough,
+  freePort,
+  kube,
+  startEcho,
+  translateGateway,
+  workload,
+  type EchoServer,
+} from '../helpers/gateway.js';
+import { metricReaches, metricValue } from '../helpers/prometheus.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const APP_CLUSTER = 'outbound|9080||app.default.svc.cluster.local';
@@ -500,5 +510,151 @@ describe('weft-proxy gateway: several TLS servers and a PASSTHROUGH server on on
     assert.equal(db.accepted.count, accepted);
     assert.equal(appA.received.length + appB.received.length, requests);
     assert.equal(await closedAtHello(port, 'db.example.com'), false, 'the same client reaches a known name');
+  });
+});
+
+describe("weft-proxy gateway: TLS terminated, then TCP forwarded by a VirtualService tcp route (Istio's TLS + SIMPLE, translated from resources)", () => {
+  const gatewayCa = issueCertificate({ commonName: 'gateway test CA', usage: 'ca', validDays: 1 });
+  const server = (host: string): KeyPair =>
+    issueCertificate({ commonName: host, dnsNames: [host], usage: 'server', validDays: 1 }, gatewayCa);
+  const echoCert = server('echo.example.com');
+  const webCert = server('web.example.com');
+  const ECHO_SERVICE = 'echo.default.svc.cluster.local';
+  let echo: EchoServer;
+  let app: Upstream;
+  let gw: TestProxy;
+  let port: number;
+
+  /**
+   * One Gateway, no selector (so every gateway proxy serves it, as in Istio), with two servers on one
+   * port: a TLS server terminating for echo.example.com, whose tcp route forwards to a plain TCP echo
+   * server, and an HTTPS server for web.example.com routing HTTP to an app.
+   */
+  function resources(): KubernetesObject[] {
+    const terminating = (name: string, protocol: string, host: string, credentialName: string) => ({
+      port: { number: 9443, name, protocol, targetPort: port },
+      hosts: [host],
+      tls: { mode: 'SIMPLE', credentialName },
+    });
+    return [
+      kube('Service', 'echo', { selector: { app: 'echo' }, ports: [{ name: 'tcp-echo', port: 9000 }] }),
+      kube('Service', 'app', { selector: { app: 'app' }, ports: [{ name: 'http', port: 8080 }] }),
+      workload('echo', 'tcp-echo', echo.port),
+      workload('app', 'http', app.port),
+      kube('Gateway', 'edge', {
+        servers: [
+          terminating('tls-echo', 'TLS', 'echo.example.com', 'echo-cert'),
+          terminating('https-web', 'HTTPS', 'web.example.com', 'web-cert'),
+        ],
+      }),
+      kube('VirtualService', 'echo', {
+        hosts: ['echo.example.com'],
+        gateways: ['edge'],
+        tcp: [{ route: [{ destination: { host: 'echo', port: { number: 9000 } } }] }],
+      }),
+      kube('VirtualService', 'web', {
+        hosts: ['web.example.com'],
+        gateways: ['edge'],
+        http: [{ route: [{ destination: { host: 'app' } }] }],
+      }),
+    ];
+  }
+
+  /** A TLS connection to the gateway asking for `servername`, offering HTTP's ALPN as browsers do. */
+  const dialTls = (servername: string): TLSSocket =>
+    tlsConnect({
+      host: '127.0.0.1',
+      port,
+      servername,
+      ca: gatewayCa.certPem,
+      ALPNProtocols: ['h2', 'http/1.1'],
+    });
+
+  before(async () => {
+    echo = await startEcho('echo');
+    app = await startUpstream('app');
+    port = await freePort();
+    const config = translateGateway(resources());
+    // What the control plane adds for a gateway in this namespace (ADR 0011).
+    config.secrets = [secret('echo-cert', echoCert), secret('web-cert', webCert)];
+    gw = await startTestProxy(config);
+    await waitUntil('the gateway port to accept TLS', async () => {
+      const up = await handshakes(port, 'echo.example.com', gatewayCa);
+      return { done: up, state: up };
+    });
+  });
+
+  after(async () => {
+    await gw?.stop();
+    await Promise.all([echo?.close(), app?.close()]);
+  });
+
+  it("terminates with the server's certificate, offers no HTTP ALPN, and carries the plain stream both ways to the echo server", async () => {
+    const socket = dialTls('echo.example.com');
+    const handshake = new Promise<{ cert: PeerCertificate; alpn: string | false | null }>((resolve) =>
+      socket.once('secureConnect', () =>
+        resolve({ cert: socket.getPeerCertificate(), alpn: socket.alpnProtocol }),
+      ),
+    );
+    const accepted = echo.accepted.count;
+    // 1 MiB: more than one TLS record and socket buffer each way, so back-pressure is exercised too.
+    const payload = Buffer.alloc(1024 * 1024, 'weft gateway tls+tcp ');
+    const { greeting, echoed } = await echoThrough(socket, payload);
+    const { cert, alpn } = await handshake;
+    assert.equal(cert.subject.CN, 'echo.example.com');
+    assert.equal(alpn, false, 'no ALPN protocol was agreed: the stream inside is not HTTP');
+    assert.equal(greeting, 'echo', 'the server-first greeting came through');
+    assert.ok(echoed.equals(payload), 'every byte came back unchanged');
+    assert.equal(echo.accepted.count, accepted + 1, 'the echo server saw one plain TCP connection');
+  });
+
+  it("records the connection in the gateway's TCP metrics, with the decrypted bytes", async () => {
+    const metrics = (): Promise<string> => scrape(gw.metrics);
+    const labels = { reporter: 'source', destination_service: ECHO_SERVICE, request_protocol: 'tcp' };
+    const opened = metricValue(await metrics(), 'weft_tcp_connections_opened_total', labels);
+    const closed = metricValue(await metrics(), 'weft_tcp_connections_closed_total', labels);
+    const sent = metricValue(await metrics(), 'weft_tcp_sent_bytes_total', labels);
+    const payload = Buffer.alloc(64 * 1024, 'counted ');
+    await echoThrough(dialTls('echo.example.com'), payload);
+    await metricReaches(
+      'a connection opened',
+      metrics,
+      'weft_tcp_connections_opened_total',
+      labels,
+      opened + 1,
+    );
+    await metricReaches(
+      'a connection closed',
+      metrics,
+      'weft_tcp_connections_closed_total',
+      labels,
+      closed + 1,
+    );
+    // Sent to the client: the greeting and the echoed payload, counted before encryption.
+    await metricReaches(
+      'bytes sent to the client',
+      metrics,
+      'weft_tcp_sent_bytes_total',
+      labels,
+      sent + payload.length + 'echo\n'.length,
+    );
+  });
+
+  it('still serves HTTP on the same port for the HTTPS server, with HTTP ALPN', async () => {
+    const res = await getHttps(port, 'web.example.com', gatewayCa);
+    assert.deepEqual([res.status, res.body, res.alpn], [200, 'hello from app\n', 'http/1.1']);
+    assert.equal(res.cert.subject.CN, 'web.example.com');
+  });
+
+  it('closes a ClientHello whose server name no server has, without reaching the echo server', async () => {
+    const accepted = echo.accepted.count;
+    assert.equal(await closedAtHello(port, 'other.example.com'), true);
+    assert.equal(await closedAtHello(port, 'echo.example.org'), true);
+    assert.equal(echo.accepted.count, accepted);
+    assert.equal(
+      await closedAtHello(port, 'echo.example.com'),
+      false,
+      'the same client reaches a known name',
+    );
   });
 });
