@@ -51,10 +51,23 @@ export function processTree(root: number): number[] {
 
 /** Resident set size of a process, in MiB, from /proc. */
 export function rssMiB(pid: number): number {
+  return statusKiB(pid, 'VmRSS') / 1024;
+}
+
+/**
+ * Resident memory only this process holds (RssAnon: heap, stacks, malloc), in MiB. RSS also counts
+ * the file-backed pages of the executable and libraries, which every process running the same binary
+ * shares through the page cache: for Node that is most of its RSS.
+ */
+export function privateRssMiB(pid: number): number {
+  return statusKiB(pid, 'RssAnon') / 1024;
+}
+
+function statusKiB(pid: number, field: string): number {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8')
     .split('\n')
-    .find((l) => l.startsWith('VmRSS:'));
-  return Number(line?.split(/\s+/)[1] ?? 0) / 1024;
+    .find((l) => l.startsWith(`${field}:`));
+  return Number(line?.split(/\s+/)[1] ?? 0);
 }
 
 /** User plus system CPU time a process has used so far, in seconds, from /proc. */
@@ -93,10 +106,10 @@ export function preciseCpuSeconds(pid: number): number {
 export const totalCpuSeconds = (pids: readonly number[]): number =>
   pids.reduce((sum, pid) => sum + preciseCpuSeconds(pid), 0);
 
-export const totalRssMiB = (pids: readonly number[]): number =>
+export const totalRssMiB = (pids: readonly number[], of: (pid: number) => number = rssMiB): number =>
   pids.reduce((sum, pid) => {
     try {
-      return sum + rssMiB(pid);
+      return sum + of(pid);
     } catch {
       return sum;
     }

@@ -10,7 +10,7 @@ import { summariseOpenLoop, type CorrectedRun } from './open-loop-results.js';
 import { haproxyPath } from './peers/haproxy.js';
 import { nginxPath, startUpstreamNginx } from './peers/nginx.js';
 import { WEFT_PROXY_BUNDLE, weftPath } from './peers/weft.js';
-import { processTree, totalCpuSeconds, totalRssMiB } from './process-stats.js';
+import { privateRssMiB, processTree, totalCpuSeconds, totalRssMiB } from './process-stats.js';
 import { scenarioTable, targetChecks, targetTable, type ScenarioEntry } from './proxy-report.js';
 import type { BenchOptions, SuiteResult } from './suite.js';
 import { ensureLoadgen, requireCommands, toolVersion } from './tools.js';
@@ -136,8 +136,7 @@ interface ScenarioRun {
   readonly plan: Plan;
   readonly loadgen: string;
   readonly tallies: Tallies;
-  /** Idle RSS per proxy process (hop order), MB, by peer and scenario. */
-  readonly idle: Map<Peer, Record<string, number[]>>;
+  readonly idle: IdleMemory;
 }
 
 async function measureFixed(
@@ -214,12 +213,21 @@ async function runScenario(run: ScenarioRun): Promise<void> {
 /** Round 0 runs the peers in order, round 1 in reverse, and so on. */
 const orderFor = (round: number): readonly Peer[] => (round % 2 === 0 ? PEERS : [...PEERS].reverse());
 
+/** Idle memory per proxy process (hop order), MB, by peer and scenario: RSS, and the private part of it. */
+interface IdleMemory {
+  readonly rss: Map<Peer, Record<string, number[]>>;
+  readonly private: Map<Peer, Record<string, number[]>>;
+}
+
 /** Idle RSS of each proxy process (with its workers), before any request. */
 function recordIdle(run: ScenarioRun, paths: Map<Peer, PeerPath>, running: readonly RunningHop[]): void {
+  const scenario = run.ctx.scenario.name;
   for (const [peer, path] of paths) {
-    const mine = running.filter((h) => path.hops.includes(h.spec));
-    const sizes = mine.map((h) => round(totalRssMiB(processTree(h.pid)) * MIB_TO_MB, 1));
-    run.idle.set(peer, { ...run.idle.get(peer), [run.ctx.scenario.name]: sizes });
+    const trees = running.filter((h) => path.hops.includes(h.spec)).map((h) => processTree(h.pid));
+    const sizes = (of?: (pid: number) => number): number[] =>
+      trees.map((pids) => round(totalRssMiB(pids, of) * MIB_TO_MB, 1));
+    run.idle.rss.set(peer, { ...run.idle.rss.get(peer), [scenario]: sizes() });
+    run.idle.private.set(peer, { ...run.idle.private.get(peer), [scenario]: sizes(privateRssMiB) });
   }
 }
 
@@ -281,7 +289,7 @@ export async function proxySuite(options: BenchOptions): Promise<SuiteResult> {
   const loadgen = ensureLoadgen();
   const dir = mkdtempSync(join(tmpdir(), 'weft-bench-proxy-'));
   const tallies = new Tallies();
-  const idle = new Map<Peer, Record<string, number[]>>();
+  const idle: IdleMemory = { rss: new Map(), private: new Map() };
   const upstream = await startUpstreamNginx(dir);
   try {
     const pki = writeBenchPki(dir);
@@ -297,12 +305,7 @@ export async function proxySuite(options: BenchOptions): Promise<SuiteResult> {
   return report(plan, tallies, idle, loadgen);
 }
 
-function report(
-  plan: Plan,
-  tallies: Tallies,
-  idle: Map<Peer, Record<string, number[]>>,
-  loadgen: string,
-): SuiteResult {
+function report(plan: Plan, tallies: Tallies, idle: IdleMemory, loadgen: string): SuiteResult {
   const scenarios: ScenarioEntry[] = [];
   const checks: Record<string, unknown>[] = [];
   for (const s of plan.scenarios)
@@ -313,11 +316,17 @@ function report(
         checks.push(checkFor(s.name, peer, maxRate, tallies.get(s.name, peer, maxRate)));
       }
   // The target is per proxy: the largest idle Weft process of the run (the mTLS ones hold certificates).
-  const weftIdle = Object.values(idle.get('weft') ?? {}).flat();
+  const weftIdle = Object.values(idle.rss.get('weft') ?? {}).flat();
   const targets = targetChecks(scenarios, weftIdle.length > 0 ? Math.max(...weftIdle) : undefined);
   const errors = checks.reduce((s, c) => s + (c.errors as number), 0);
   const peers = Object.fromEntries(
-    PEERS.filter((p) => p !== 'direct').map((p) => [p, { rss_idle_mb_per_process: idle.get(p) ?? {} }]),
+    PEERS.filter((p) => p !== 'direct').map((p) => [
+      p,
+      {
+        rss_idle_mb_per_process: idle.rss.get(p) ?? {},
+        private_idle_mb_per_process: idle.private.get(p) ?? {},
+      },
+    ]),
   );
   return {
     suite: 'proxy',
@@ -341,11 +350,11 @@ function notes(plan: Plan, errors: number): string[] {
     `Shared 2-core machine (other engineers' tests may run at the same time; see machine.loadAverage): compare peers within a run, by ratio, not absolute figures across runs.`,
     `Client -> hop 1 [-> hop 2] -> nginx upstream (1 worker) answering 200 with ${BODY_BYTES} bytes; HTTP/1.1 keep-alive from the client, Host ${SERVICE_HOST}; all on 127.0.0.1.`,
     `Peers: direct = the client talks to the upstream (no proxy); HAProxy 1 thread; nginx 1 worker (master + worker counted); Weft = ${WEFT_PROXY_BUNDLE} (the bundle the image runs) standalone (--config), one Node process per hop.`,
-    '2hop-mtls: HAProxy and nginx hops speak HTTP/1.1 over mutual TLS (RSA 2048 certificates from one root, chain verified, nginx also checks the name); the Weft hops speak mesh mTLS (SPIFFE identities signed by the CA code, server STRICT), which negotiates HTTP/2 by ALPN between the proxies, as in the mesh.',
+    '2hop-mtls: HAProxy and nginx hops speak HTTP/1.1 over mutual TLS (RSA 2048 certificates from one root, chain verified, nginx also checks the name); the Weft hops speak mesh mTLS (SPIFFE identities signed by the CA code, server STRICT), with HTTP/1.1 inside it (ALPN http/1.1), as an `http` service is carried in the mesh unless a DestinationRule or the Mesh upgrades it (ADR 0013).',
     `Fixed rate: ${RATE} rps for ${plan.fixedSeconds} s per round with test/bench/loadgen (open model: each request goes out when due on its own goroutine whatever earlier ones do; latency measured from when it was due, correcting coordinated omission; its pacer sleeps with nanosleep, checks[].send_lag_p99_ms says how late it sent; every body must be ${BODY_BYTES} bytes). Max rate: wrk, ${MAX_RATE_CONNECTIONS} connections, 1 thread, ${plan.maxSeconds} s per round (closed loop: its percentiles are latency at saturation, averaged over rounds, not CO-corrected).`,
     `${plan.rounds} round(s), peers in turn (order reversed each round), ${plan.warmSeconds} s of wrk warm-up per proxy first; fixed-rate percentiles pool the rounds.`,
     'cpu_s_per_1k: CPU seconds (all threads, from /proc schedstat) of every proxy process on the path, both hops summed, per 1,000 successful requests; at 1,000 rps it equals vCPU per 1,000 rps. rps per core = 1000 / cpu_s_per_1k at max rate.',
-    'rss_mb: peak RSS under load of the proxy processes on the path (both hops summed), in MB (10^6 bytes); peers.*.rss_idle_mb_per_process: each process (hop order) by scenario, before its first request; the RSS target takes the largest Weft one. direct has no proxy: its CPU and RSS are null.',
+    'rss_mb: peak RSS under load of the proxy processes on the path (both hops summed), in MB (10^6 bytes); peers.*.rss_idle_mb_per_process: each process (hop order) by scenario, before its first request; the RSS target takes the largest Weft one. peers.*.private_idle_mb_per_process: the part of that RSS only the process holds (RssAnon: heap, stacks, malloc); the rest is file-backed pages of the binary and its libraries, shared through the page cache by every process running the same executable (for Node, most of its RSS). direct has no proxy: its CPU and RSS are null.',
     errors === 0
       ? 'Every request succeeded (checks[].errors).'
       : `⚠ ${errors} failed requests: see checks[].`,

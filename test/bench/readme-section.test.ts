@@ -47,6 +47,22 @@ describe('README performance section', () => {
     const max = lines.find((l) => l.includes('max rps'))!;
     assert.equal(max, '| 1 hop, plain | max rps (wrk, 32 conn.) | – | 60,000 | – | 20,000 | 0.33x |');
     assert.match(lines[0]!, /2026-11-26, load 1\.5→2/);
+    assert.ok(!lines.some((l) => l.startsWith('Idle memory')), 'no idle line without idle figures');
+  });
+
+  it('gives the largest idle process of each peer, RSS and its private part', () => {
+    const lines = proxySection({
+      ...PROXY,
+      peers: {
+        haproxy: { rss_idle_mb_per_process: { a: [16.1] }, private_idle_mb_per_process: { a: [2.5] } },
+        weft: {
+          rss_idle_mb_per_process: { a: [52.4], b: [52.8, 52.6] },
+          private_idle_mb_per_process: { a: [13.1], b: [13.4, 13.2] },
+        },
+      },
+    });
+    const idle = lines.find((l) => l.startsWith('Idle memory'));
+    assert.match(idle ?? '', /RSS \(private\) MB: HAProxy 16\.1 \(2\.5\), Weft 52\.8 \(13\.4\)\./);
   });
 
   it('renders the targets and the other suites from their metrics, leaving out suites not run', () => {

@@ -22,7 +22,14 @@ export interface SuiteJson {
   readonly metrics?: Readonly<Record<string, number>>;
   readonly scenarios?: readonly ScenarioEntry[];
   readonly targets?: readonly TargetCheck[];
+  /** Proxy suite: idle memory per process (hop order), MB, by peer and scenario. */
+  readonly peers?: Readonly<Partial<Record<Peer, IdlePeerMemory>>>;
   readonly notes?: readonly string[];
+}
+
+interface IdlePeerMemory {
+  readonly rss_idle_mb_per_process?: Readonly<Record<string, readonly number[]>>;
+  readonly private_idle_mb_per_process?: Readonly<Record<string, readonly number[]>>;
 }
 
 export type Results = Readonly<Partial<Record<string, SuiteJson>>>;
@@ -90,6 +97,35 @@ export function proxySection(proxy: SuiteJson | undefined): string[] {
     '| scenario | figure | direct | HAProxy | nginx | Weft | Weft / HAProxy |',
     '| --- | --- | --- | --- | --- | --- | --- |',
     ...proxyRows(proxy.scenarios),
+    '',
+    ...idleMemoryLine(proxy.peers),
+  ];
+}
+
+const IDLE_PEERS: readonly [Peer, string][] = [
+  ['haproxy', 'HAProxy'],
+  ['nginx', 'nginx'],
+  ['weft', 'Weft'],
+];
+
+/**
+ * Idle memory of one proxy process (the largest of the run), RSS and the private part of it: RSS
+ * also counts the executable's pages, which every process running the same binary shares.
+ */
+function idleMemoryLine(peers: SuiteJson['peers']): string[] {
+  const largest = (sizes: Readonly<Record<string, readonly number[]>> | undefined): number | undefined => {
+    const all = Object.values(sizes ?? {}).flat();
+    return all.length > 0 ? Math.max(...all) : undefined;
+  };
+  const cells = IDLE_PEERS.map(([peer, label]) => {
+    const m = peers?.[peer];
+    const rss = largest(m?.rss_idle_mb_per_process);
+    const own = largest(m?.private_idle_mb_per_process);
+    return rss === undefined ? undefined : `${label} ${num(rss, 1)} (${num(own, 1)})`;
+  }).filter((c): c is string => c !== undefined);
+  if (cells.length === 0) return [];
+  return [
+    `Idle memory of one proxy process before its first request, RSS (private) MB: ${cells.join(', ')}. The private part (RssAnon) is what the process alone holds; the rest of RSS is the executable's and libraries' file-backed pages, shared through the page cache by every process running the same binary.`,
     '',
   ];
 }
