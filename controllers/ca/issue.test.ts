@@ -13,6 +13,15 @@ describe('certificate issuance', () => {
     assert.ok(cert.checkPrivateKey(createPrivateKey(ca.keyPem)));
   });
 
+  it("names its issuer's key, telling apart two CAs of the same name", () => {
+    const twin = issueCertificate({ commonName: 'test-ca', usage: 'ca', validDays: 1 });
+    const leaf = new X509Certificate(
+      issueCertificate({ commonName: 'api', usage: 'server', validDays: 1 }, ca).certPem,
+    );
+    assert.equal(leaf.checkIssued(new X509Certificate(ca.certPem)), true);
+    assert.equal(leaf.checkIssued(new X509Certificate(twin.certPem)), false);
+  });
+
   it('issues a serving certificate signed by the CA with DNS and IP SANs', () => {
     const leaf = issueCertificate(
       {

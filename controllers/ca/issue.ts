@@ -68,11 +68,23 @@ export function issueCertificate(req: CertificateRequest, issuer?: KeyPair): Key
 
   const issuerCert = issuer ? forge.pki.certificateFromPem(issuer.certPem) : cert;
   cert.setIssuer(issuer ? issuerCert.subject.attributes : subject);
-  cert.setExtensions(extensionsFor(req));
+  cert.setExtensions([...extensionsFor(req), ...(issuer ? authorityKeyIdentifier(issuerCert) : [])]);
 
   const signingKey = issuer ? forge.pki.privateKeyFromPem(issuer.keyPem) : key;
   cert.sign(signingKey, forge.md.sha256.create());
   return { certPem: forge.pki.certificateToPem(cert), keyPem };
+}
+
+/**
+ * The authorityKeyIdentifier extension naming `issuer`'s key (its subjectKeyIdentifier), or nothing
+ * when the issuer has none. Without it, OpenSSL picks the issuer among trusted roots by subject name
+ * alone, so during a root rotation, whose old and new roots may share a name, a certificate would be
+ * checked against whichever comes first and fail (docs/root-ca-rotation.md).
+ */
+export function authorityKeyIdentifier(issuer: forge.pki.Certificate): object[] {
+  const skid = (issuer.getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier?: string } | null)
+    ?.subjectKeyIdentifier;
+  return skid ? [{ name: 'authorityKeyIdentifier', keyIdentifier: forge.util.hexToBytes(skid) }] : [];
 }
 
 function extensionsFor(req: CertificateRequest): object[] {

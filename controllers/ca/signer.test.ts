@@ -31,6 +31,15 @@ describe('workload certificate signing', () => {
     assert.deepEqual(leaf.keyUsage, ['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2']);
   });
 
+  it('names the key of the CA that signed it, so a root of the same name cannot be taken for it', () => {
+    // Old and new root of a rotation share a subject; OpenSSL tells them apart by key identifier.
+    const other = createSelfSignedCa('cluster.local', 86_400_000);
+    assert.equal(new X509Certificate(other['ca-cert.pem']).subject, new X509Certificate(ca.certPem).subject);
+    const leaf = new X509Certificate(signWorkloadCsr(createCsr(key), caller, ca, 3_600_000));
+    assert.equal(leaf.checkIssued(new X509Certificate(ca.certPem)), true);
+    assert.equal(leaf.checkIssued(new X509Certificate(other['ca-cert.pem'])), false);
+  });
+
   it('takes the identity from the caller, ignoring what a CSR without SANs claims in its subject', () => {
     const leaf = new X509Certificate(signWorkloadCsr(createCsr(key), caller, ca, 3_600_000));
     assert.equal(leaf.subjectAltName, `URI:${spiffeUri(caller)}`);

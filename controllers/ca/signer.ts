@@ -1,5 +1,5 @@
 import forge from 'node-forge';
-import { randomSerialHex } from './issue.js';
+import { authorityKeyIdentifier, randomSerialHex } from './issue.js';
 
 /** A workload identity, taken from the authenticated caller, never from the CSR. */
 export interface WorkloadIdentity {
@@ -81,6 +81,7 @@ export function signWorkloadCsr(
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
     { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
     { name: 'subjectAltName', critical: true, altNames: [{ type: 6, value: uri }] },
+    ...authorityKeyIdentifier(caCert),
   ]);
   cert.sign(forge.pki.privateKeyFromPem(ca.keyPem), forge.md.sha256.create());
   return forge.pki.certificateToPem(cert) + ca.chainPem;
