@@ -17,6 +17,7 @@ import { WeftProxy } from '../../proxy/proxy.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitUntil } from './wait.js';
 import { acceptWebSocket } from './websocket.js';
 
 /** A real upstream on loopback that counts what it receives and answers as `behave` says. */
@@ -109,12 +110,16 @@ export interface TestProxy {
   stop(): Promise<void>;
 }
 
-/** A real Weft proxy in this process, on free loopback ports, serving `config` (standalone mode). */
+/**
+ * A real Weft proxy in this process, on free loopback ports, serving `config` (standalone mode); or,
+ * with `controlPlaneUrl`, announcing itself as `config.node` and serving what it pushes, once ready.
+ */
 export async function startTestProxy(
   config: ProxyConfig,
   options: {
     identity?: { certChain: string; key: string; root: string };
     node?: Partial<ProxyConfig['node']> & { labels?: Record<string, string> };
+    controlPlaneUrl?: string;
   } = {},
 ): Promise<TestProxy> {
   const proxy = new WeftProxy({
@@ -132,10 +137,18 @@ export async function startTestProxy(
     drainMs: 2_000,
     detectionTimeoutMs: 100,
     log: pino({ level: 'silent' }),
+    ...(options.controlPlaneUrl ? { controlPlaneUrl: options.controlPlaneUrl } : {}),
   });
   await proxy.start();
-  const error = proxy.applySnapshot(config, 'test-1');
-  if (error) throw error;
+  if (options.controlPlaneUrl) {
+    await waitUntil(`proxy ${config.node.id} to be ready`, () => ({
+      done: proxy.ready().ready,
+      state: proxy.ready().why,
+    }));
+  } else {
+    const error = proxy.applySnapshot(config, 'test-1');
+    if (error) throw error;
+  }
   return {
     proxy,
     outbound: proxy.boundPorts.outbound,
