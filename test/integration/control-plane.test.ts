@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { X509Certificate } from 'node:crypto';
 import { connect } from 'node:http2';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { generateRsaKeyPem } from '../../controllers/ca/issue.js';
+import { generateRsaKeyPem, issueCertificate } from '../../controllers/ca/issue.js';
 import { createCsr } from '../../proxy/identity/csr.js';
 import { newRegistrationToken, REGISTRATION_SECRET } from '../../controllers/ca/registration-tokens.js';
 import { spiffeUri } from '../../controllers/ca/signer.js';
@@ -358,6 +358,58 @@ describe('control plane', () => {
       assert.match(
         unknown.body.error!,
         new RegExp(`not in Secret ${meshes.namespace}/${REGISTRATION_SECRET}`),
+      );
+    });
+
+    it("pushes every root of the CA Secret's root-cert.pem as the proxies' trust bundle, and follows it", async () => {
+      const rootsOf = (c: ProxyConfig): string[] =>
+        (c.security.trustBundle ?? []).map((pem) => new X509Certificate(pem).fingerprint256);
+      const setRoots = async (pem: string): Promise<void> => {
+        const patch = { data: { 'root-cert.pem': Buffer.from(pem).toString('base64') } };
+        const res = await kubectlAsync([
+          'patch',
+          'secret',
+          'weft-ca-secret',
+          '-n',
+          meshes.namespace,
+          '--type=merge',
+          '-p',
+          JSON.stringify(patch),
+        ]);
+        assert.equal(res.status, 0, res.stderr);
+      };
+      const oldRoot = new X509Certificate(root).fingerprint256;
+      const newRootPem = issueCertificate({
+        commonName: 'Weft mesh root CA',
+        usage: 'ca',
+        validDays: 1,
+      }).certPem;
+      const newRoot = new X509Certificate(newRootPem).fingerprint256;
+      const proxy = client(shop.name, 'ratings', { id: `ratings-roots.${shop.name}` });
+      await proxy.snapshotWhere('it trusts the mesh root', (c) => rootsOf(c).join() === oldRoot);
+
+      // Phase 1 of a rotation: the new root beside the old one. The control plane re-reads every 30 s.
+      await setRoots(root + newRootPem);
+      try {
+        await proxy.snapshotWhere(
+          'it trusts the old and the new root',
+          (c) => rootsOf(c).join() === [oldRoot, newRoot].join(),
+          90_000,
+        );
+      } finally {
+        await setRoots(root);
+      }
+      const count = proxy.messages.length;
+      await waitUntil(
+        'a snapshot trusting the mesh root alone again',
+        () => {
+          const later = proxy.messages.slice(count).filter((m) => m.type === 'snapshot');
+          return {
+            done: later.some((m) => rootsOf(m.config).join() === oldRoot),
+            state: later.map((m) => rootsOf(m.config)),
+          };
+        },
+        { timeoutMs: 90_000 },
       );
     });
   });
