@@ -17,6 +17,8 @@ interface Answer {
   readonly trailers?: IncomingHttpHeaders;
   /** The stream is reset after the data, before any trailers. */
   readonly reset?: boolean;
+  /** The connection fails before any response head (Error.code, e.g. ECONNRESET). */
+  readonly failsBeforeHead?: string;
 }
 
 const GRPC_HEAD = { 'content-type': 'application/grpc' };
@@ -61,6 +63,11 @@ function play(handler: Dispatcher.DispatchHandler, answer: Answer): void {
   const controller = new Controller();
   const c = controller as unknown as Dispatcher.DispatchController;
   handler.onRequestStart?.(c, {});
+  if (answer.failsBeforeHead)
+    return handler.onResponseError?.(
+      c,
+      Object.assign(new Error('socket hang up'), { code: answer.failsBeforeHead }),
+    );
   handler.onResponseStart?.(c, answer.status, answer.headers);
   // An attempt the exchange abandoned for a retry ends in an error, as undici reports an abort.
   if (controller.aborted) return handler.onResponseError?.(c, controller.reason!);
@@ -108,14 +115,22 @@ class RecordedResponse implements DownstreamResponse {
  */
 async function exchange(
   answers: Answer[],
-  options: { retry?: RetryPolicy; grpc?: boolean } = {},
+  options: { retry?: RetryPolicy; grpc?: boolean; maxRetries?: number; retriesInFlight?: number } = {},
 ): Promise<{ result: ExchangeResult; outlier: OutlierOutcome[]; res: RecordedResponse }> {
   const grpc = options.grpc ?? true;
   const cluster = new UpstreamCluster(
-    { name: 'outbound|9080||svc', type: 'static', protocol: grpc ? 'grpc' : 'http', outlierDetection: {} },
+    {
+      name: 'outbound|9080||svc',
+      type: 'static',
+      protocol: grpc ? 'grpc' : 'http',
+      outlierDetection: {},
+      ...(options.maxRetries !== undefined ? { connectionPool: { maxRetries: options.maxRetries } } : {}),
+    },
     { credentials: () => undefined },
   );
   cluster.setEndpoints([{ address: '10.0.0.1', port: 9080 }]);
+  // Retries of other requests to the cluster, holding its retries circuit breaker.
+  for (let i = 0; i < (options.retriesInFlight ?? 0); i++) assert.ok(cluster.breaker.tryStartRetry());
   const pool = new ScriptedPool(answers);
   cluster.dispatcher = () => pool;
   const outlier: OutlierOutcome[] = [];
@@ -181,6 +196,44 @@ describe('UpstreamExchange response flags', () => {
     assert.equal(result.status, 503);
     assert.equal(result.flags, 'URX');
     assert.equal(Buffer.concat(res.body).toString(), 'busy');
+  });
+
+  it('sets no URX when the last answer, after a retry, is a 5xx the policy does not retry', async () => {
+    const unavailable: Answer = { status: 503, headers: {}, data: ['busy'] };
+    const failed: Answer = { status: 500, headers: {}, data: ['broken'] };
+    const { result } = await exchange([unavailable, failed], {
+      grpc: false,
+      retry: { attempts: 2, retryOn: ['gateway-error'] },
+    });
+    assert.equal(result.attempts, 2);
+    assert.equal(result.status, 500);
+    assert.equal(result.flags, '-', 'Envoy flags URX only when a retriable answer met the retry limit');
+  });
+
+  it('sets UO, not URX, when the retries circuit breaker refuses the retry (Envoy)', async () => {
+    const unavailable: Answer = { status: 503, headers: {}, data: ['busy'] };
+    const { result, res } = await exchange([unavailable], {
+      grpc: false,
+      retry: { attempts: 3, retryOn: ['5xx'] },
+      maxRetries: 1,
+      retriesInFlight: 1,
+    });
+    assert.equal(result.attempts, 1, 'the breaker allowed no retry');
+    assert.equal(result.status, 503);
+    assert.equal(result.flags, 'UO');
+    assert.equal(Buffer.concat(res.body).toString(), 'busy', "the upstream's answer is passed on");
+  });
+
+  it('adds UO to the reset flag when a failed connection is not retried for the breaker', async () => {
+    const { result } = await exchange([{ status: 0, headers: {}, failsBeforeHead: 'ECONNRESET' }], {
+      grpc: false,
+      retry: { attempts: 3, retryOn: ['reset'] },
+      maxRetries: 1,
+      retriesInFlight: 1,
+    });
+    assert.equal(result.attempts, 1);
+    assert.equal(result.status, 503);
+    assert.equal(result.flags, 'UC,UO');
   });
 });
 

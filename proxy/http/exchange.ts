@@ -56,7 +56,13 @@ export class UpstreamExchange {
   private backoff: NodeJS.Timeout | undefined;
   private timedOut = false;
   private finished = false;
-  private retried = false;
+  /**
+   * Why a retriable failure was not retried, as Envoy's router flags it: URX when the route's
+   * attempts ran out (RetryStatus::NoRetryLimitExceeded), UO when the retry budget or the retries
+   * circuit breaker refused it (NoOverflow, envoyproxy/envoy#1588). Undefined otherwise: a retry
+   * that succeeded, an answer the policy does not retry, a route timeout, a body too large to replay.
+   */
+  private retryRefused: string | undefined;
   /** What the next attempt sends: the spec's body, or the recorded copy of a streamed one. */
   private body: Buffer | DownstreamRequest | null;
   private readonly startedAt = performance.now();
@@ -125,16 +131,21 @@ export class UpstreamExchange {
     );
   }
 
-  /** Whether another attempt may start now, taking a retry slot (budget and breaker) if so. */
-  private takeRetry(): boolean {
+  /**
+   * Whether another attempt may start now, taking a retry slot (budget and breaker) if so; when not,
+   * the response flag that says why, if any (see retryRefused).
+   */
+  private takeRetry(): true | { flag: string | undefined } {
     const { spec } = this;
-    if (this.timedOut || this.attempt > spec.retry.attempts) return false;
+    if (this.timedOut) return { flag: undefined };
+    if (this.attempt > spec.retry.attempts) return { flag: ResponseFlag.retriesExhausted };
     const body = this.body === null || Buffer.isBuffer(this.body) ? this.body : spec.recorded?.replay();
-    if (body === undefined) return false;
-    if (!spec.cluster.retryBudget.tryStart(spec.cluster.inflight + 1)) return false;
+    if (body === undefined) return { flag: undefined };
+    if (!spec.cluster.retryBudget.tryStart(spec.cluster.inflight + 1))
+      return { flag: ResponseFlag.upstreamOverflow };
     if (!spec.cluster.breaker.tryStartRetry()) {
       spec.cluster.retryBudget.end();
-      return false;
+      return { flag: ResponseFlag.upstreamOverflow };
     }
     this.body = body;
     return true;
@@ -142,8 +153,12 @@ export class UpstreamExchange {
 
   /** An attempt failed before any response byte went downstream: retry or answer. */
   attemptFailed(outcome: { status: number; grpcStatus?: number } | { error: UpstreamErrorKind }): boolean {
-    if (!this.spec.retry.shouldRetry(outcome) || !this.takeRetry()) return false;
-    this.retried = true;
+    if (!this.spec.retry.shouldRetry(outcome)) return false;
+    const taken = this.takeRetry();
+    if (taken !== true) {
+      this.retryRefused = taken.flag;
+      return false;
+    }
     const delay = this.spec.retry.backoffMs(this.attempt, Math.random());
     this.backoff = setTimeout(() => {
       this.endBackoff();
@@ -168,9 +183,9 @@ export class UpstreamExchange {
       return this.finish(this.result.status, ResponseFlag.upstreamReset);
     }
     if (this.attemptFailed({ error: kind })) return;
-    const urx = this.retried ? `,${ResponseFlag.retriesExhausted}` : '';
+    const refused = this.retryRefused ? `,${this.retryRefused}` : '';
     if (kind === 'timeout')
-      return this.localReply(504, ResponseFlag.upstreamTimeout + urx, 'upstream request timeout');
+      return this.localReply(504, ResponseFlag.upstreamTimeout + refused, 'upstream request timeout');
     const reason =
       kind === 'connect-failure'
         ? 'connection failure'
@@ -181,7 +196,7 @@ export class UpstreamExchange {
       kind === 'connect-failure' ? ResponseFlag.upstreamConnectFailure : ResponseFlag.upstreamReset;
     this.localReply(
       503,
-      flag + urx,
+      flag + refused,
       `upstream connect error or disconnect/reset before headers. reset reason: ${reason}${kind === 'connect-failure' ? `, transport failure reason: ${err.message}` : ''}`,
     );
   }
@@ -199,30 +214,12 @@ export class UpstreamExchange {
   }
 
   complete(trailers: IncomingHttpHeaders): void {
-    // Retries judged the response head: its grpc-status (trailers-only), not one in the trailers.
-    const headGrpcStatus = this.result.grpcStatus;
     const grpc = trailers['grpc-status'];
     if (typeof grpc === 'string') this.result.grpcStatus = grpc;
     if (hasKeys(trailers)) this.res.addTrailers(trailers);
     this.res.end();
-    this.finish(
-      this.result.status,
-      this.retriesExhausted(headGrpcStatus) ? ResponseFlag.retriesExhausted : ResponseFlag.none,
-    );
-  }
-
-  /**
-   * Envoy's URX: the route retried, and the response passed on is still a failure: a 5xx, or a
-   * trailers-only grpc-status that the policy retries (Envoy's NoRetryLimitExceeded on the headers).
-   */
-  private retriesExhausted(headGrpcStatus: string | undefined): boolean {
-    if (!this.retried) return false;
-    const { status } = this.result;
-    if (status >= 500) return true;
-    return (
-      headGrpcStatus !== undefined &&
-      this.spec.retry.shouldRetry({ status, grpcStatus: Number(headGrpcStatus) })
-    );
+    // The head passed on was a retriable failure whose retry was refused: URX or UO (retryRefused).
+    this.finish(this.result.status, this.retryRefused ?? ResponseFlag.none);
   }
 
   private onRouteTimeout(): void {
@@ -230,13 +227,10 @@ export class UpstreamExchange {
     if (this.res.headersSent) return;
     // During a retry back-off there is no attempt to abort: answer now, or the retry would start
     // after the timeout and run unbounded.
+    // UT alone, as Envoy's router flags a route timeout whether or not a retry was pending.
     if (this.backoff) {
       this.endBackoff();
-      return this.localReply(
-        504,
-        `${ResponseFlag.upstreamTimeout},${ResponseFlag.retriesExhausted}`,
-        'upstream request timeout',
-      );
+      return this.localReply(504, ResponseFlag.upstreamTimeout, 'upstream request timeout');
     }
     this.current?.abort(new TimeoutAbort('route timeout'));
   }
