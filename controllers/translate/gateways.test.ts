@@ -961,3 +961,142 @@ spec:
     assertProxyAccepts(t.config);
   });
 });
+
+describe("translate: exportTo of VirtualServices bound to Gateways (the gateway proxy's namespace)", () => {
+  /** Gateway config/web, in another namespace than the gateway proxy (edge): one HTTP server for every host. */
+  const CONFIG_WEB = `
+apiVersion: networking.weft.dev/v1
+kind: Gateway
+metadata: { name: web, namespace: config, creationTimestamp: '2026-01-01T00:00:00Z' }
+spec:
+  selector: { app: weft-ingressgateway }
+  servers:
+    - port: { number: 80, name: http, protocol: HTTP }
+      hosts: ['*']
+`;
+  /** A VirtualService `name` in `namespace` for `host`, bound to `gateway`, with `exportTo` (YAML flow list) if given. */
+  const vs = (
+    name: string,
+    namespace: string,
+    host: string,
+    exportTo?: string,
+    gateway = 'config/web',
+  ): string => `
+---
+apiVersion: networking.weft.dev/v1
+kind: VirtualService
+metadata: { name: ${name}, namespace: ${namespace} }
+spec:
+  hosts: [${host}]
+  gateways: [${gateway}]${exportTo ? `\n  exportTo: ${exportTo}` : ''}
+  http: [{ route: [{ destination: { host: app-a.edge.svc.cluster.local } }] }]
+`;
+  const boundNames = (t: Translation): string[] =>
+    (routeConfig(t, 'gateway|80')?.virtualHosts ?? []).map((vh) => vh.name);
+  const MIXED = [
+    CONFIG_WEB,
+    vs('own', 'edge', 'own.example.com', '[.]'),
+    vs('beside', 'config', 'beside.example.com', '[.]'),
+    vs('named', 'apps', 'named.example.com', '[edge]'),
+    vs('elsewhere', 'apps', 'elsewhere.example.com', '[., prod]'),
+    vs('everywhere', 'apps', 'all.example.com', "['*']"),
+    vs('default', 'apps', 'default.example.com'),
+  ];
+
+  it("binds only VirtualServices exported to the gateway proxy's namespace, not the Gateway's, and reports the others with the fix", () => {
+    const t = translated(...MIXED);
+    assert.deepEqual(boundNames(t), [
+      'apps/default:80',
+      'apps/everywhere:80',
+      'apps/named:80',
+      'edge/own:80',
+    ]);
+    assert.deepEqual(t.diagnostics, [
+      {
+        resource: 'VirtualService apps/elsewhere',
+        message:
+          'spec.exportTo [., prod] exports it only to namespaces apps, prod, so it is not routed through Gateway config/web by the gateway proxy in namespace edge (exportTo is read against the gateway proxy\'s namespace, not the Gateway\'s, as in Istio); add edge (or "*") to spec.exportTo',
+      },
+      {
+        resource: 'VirtualService config/beside',
+        message:
+          'spec.exportTo [.] exports it only to namespace config, so it is not routed through Gateway config/web by the gateway proxy in namespace edge (exportTo is read against the gateway proxy\'s namespace, not the Gateway\'s, as in Istio); add edge (or "*") to spec.exportTo',
+      },
+    ]);
+    assertProxyAccepts(t.config);
+  });
+
+  it('gives a gateway proxy in another namespace, selected by the same Gateway, the VirtualServices exported there', () => {
+    const proxy: ProxyIdentity = { ...gatewayProxy, id: 'weft-ingressgateway.config', namespace: 'config' };
+    const t = translate(snapshotFromObjects(objects(SERVICES, ...MIXED), mesh, 'edge'), proxy);
+    assert.deepEqual(boundNames(t), ['apps/default:80', 'apps/everywhere:80', 'config/beside:80']);
+    assert.deepEqual(
+      t.diagnostics.map((d) => d.resource),
+      ['VirtualService apps/elsewhere', 'VirtualService apps/named', 'VirtualService edge/own'],
+    );
+  });
+
+  it('leaves a tcp route that is not exported out of the choice: a newer exported VirtualService takes the server', () => {
+    const hidden = tcpGateway(MONGO_SERVER, MONGO_ROUTES).replace(
+      'gateways: [tcp]',
+      'gateways: [tcp]\n  exportTo: [prod]',
+    );
+    const alone = translated(hidden);
+    assert.deepEqual(
+      gatewayListenersOf(alone).map((l) => [l.name, l.tcpRoute]),
+      [['gateway|7017|edge/tcp|mongo', undefined]],
+    );
+    assert.deepEqual(
+      alone.diagnostics.map((d) => d.resource),
+      ['VirtualService edge/mongo', 'Gateway edge/tcp'],
+    );
+    assert.match(alone.diagnostics[0]!.message, /^spec\.exportTo \[prod\] exports it only to namespace prod/);
+
+    const t = translated(
+      hidden,
+      `
+apiVersion: networking.weft.dev/v1
+kind: VirtualService
+metadata: { name: mongo-too, creationTimestamp: '2026-02-01T00:00:00Z' }
+spec:
+  hosts: ['*']
+  gateways: [tcp]
+  exportTo: [.]
+  tcp: [{ route: [{ destination: { host: mongo-canary } }] }]
+`,
+    );
+    assert.deepEqual(gatewayListenersOf(t)[0]?.tcpRoute, {
+      clusters: [{ cluster: MONGO_CANARY, weight: 100 }],
+    });
+    assert.deepEqual(
+      t.diagnostics.map((d) => d.resource),
+      ['VirtualService edge/mongo'],
+    );
+  });
+
+  it('leaves the tls routes of a VirtualService that is not exported off a PASSTHROUGH server', () => {
+    const t = translated(PASSTHROUGH.replace('gateways: [pass]', 'gateways: [pass]\n  exportTo: [other]'));
+    assert.deepEqual(gatewayListenersOf(t), []);
+    assert.deepEqual(
+      t.diagnostics.map((d) => d.resource),
+      ['VirtualService edge/db', 'Gateway edge/pass'],
+    );
+    assert.match(t.diagnostics[0]!.message, /Gateway edge\/pass by the gateway proxy in namespace edge/);
+  });
+
+  it('needs both: exportTo reaching the proxy and a server host ns/host admitting the namespace', () => {
+    const t = translated(
+      CONFIG_WEB.replace("hosts: ['*']", "hosts: ['prod/*.example.com']"),
+      vs('p', 'prod', 'p.example.com', '[.]'),
+      vs('q', 'prod', 'q.example.com', '[edge]'),
+      vs('r', 'dev', 'r.example.com', "['*']"),
+    );
+    assert.deepEqual(boundNames(t), ['prod/q:80']);
+    assert.deepEqual(
+      t.diagnostics.map((d) => d.resource),
+      ['VirtualService prod/p', 'VirtualService dev/r'],
+    );
+    assert.match(t.diagnostics[0]!.message, /^spec\.exportTo \[\.\] exports it only to namespace prod,/);
+    assert.match(t.diagnostics[1]!.message, /admits only VirtualServices of namespace prod/);
+  });
+});

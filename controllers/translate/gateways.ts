@@ -21,7 +21,7 @@ import { gatewayTcpRoute } from './gateway-tcp.js';
 import { intersectHosts } from './hosts.js';
 import { httpRoute, l4MatchApplies, weightedClusters, type RouteContext } from './routes.js';
 import type { MeshSnapshot, ProxyIdentity } from './snapshot.js';
-import { boundVirtualServices, type Diagnostic } from './virtual-services.js';
+import { boundVirtualServices, exportedToProxy, namesGateway, type Diagnostic } from './virtual-services.js';
 import { byAge, nameOf, namespaceOf, selects } from './visibility.js';
 
 /**
@@ -42,9 +42,10 @@ import { byAge, nameOf, namespaceOf, selects } from './visibility.js';
  * - a TCP server gets one listener forwarding by the first applicable `tcp` route (gateway-tcp.ts).
  *
  * A Gateway without selector (or with an empty one) applies to every gateway proxy, as Istio's
- * mergeGateways. A server host `ns/host` (`./host`: the Gateway's namespace) binds only the
- * VirtualServices of that namespace, as Istio's host.NamesForNamespace; a bare host, or one under
- * namespace `*`, binds any.
+ * mergeGateways. A VirtualService binds only if its exportTo reaches the gateway proxy's namespace
+ * (not the Gateway's), as Istio's VirtualServicesForGateway. A server host `ns/host` (`./host`: the
+ * Gateway's namespace) further binds only the VirtualServices of that namespace, as Istio's
+ * host.NamesForNamespace; a bare host, or one under namespace `*`, binds any. Both must allow it.
  *
  * On a TLS port every server name belongs to one listener: servers are taken oldest Gateway first
  * and in spec order; a server with a host an earlier server already has is left out entirely, as
@@ -83,6 +84,7 @@ export function gatewayListeners(
     return found;
   };
   const g: GatewayContext = { proxy, lookupService, bound, diagnostics };
+  reportNotExported(snapshot, gateways, proxy, diagnostics);
   const servers = gatewayServers(gateways, diagnostics);
   reportUnserved(servers, g);
   const built: Built = { listeners: [], routes: [] };
@@ -92,6 +94,31 @@ export function gatewayListeners(
     else built.listeners.push(tcpServer(port.servers[0]!, g));
   }
   return built;
+}
+
+/**
+ * A VirtualService that names a Gateway of this proxy but whose exportTo leaves out the proxy's
+ * namespace is not bound (Istio: VirtualServicesForGateway(proxy namespace, gateway)), and is reported.
+ */
+function reportNotExported(
+  snapshot: MeshSnapshot,
+  gateways: readonly Gateway[],
+  proxy: ProxyIdentity,
+  diagnostics: Diagnostic[],
+): void {
+  const hidden = snapshot.virtualServices.filter((vs) => !exportedToProxy(vs, proxy)).sort(byAge);
+  for (const gateway of gateways.map(nameOf)) {
+    for (const vs of hidden.filter((v) => namesGateway(v, gateway))) {
+      const namespace = namespaceOf(vs);
+      const exportTo = vs.spec?.exportTo ?? [];
+      const reached = [...new Set(exportTo.map((e) => (e === '.' ? namespace : e)))];
+      const only = `namespace${reached.length === 1 ? '' : 's'} ${reached.join(', ')}`;
+      diagnostics.push({
+        resource: `VirtualService ${nameOf(vs)}`,
+        message: `spec.exportTo [${exportTo.join(', ')}] exports it only to ${only}, so it is not routed through Gateway ${gateway} by the gateway proxy in namespace ${proxy.namespace} (exportTo is read against the gateway proxy's namespace, not the Gateway's, as in Istio); add ${proxy.namespace} (or "*") to spec.exportTo`,
+      });
+    }
+  }
 }
 
 /**

@@ -11,20 +11,28 @@ export interface Diagnostic {
   readonly message: string;
 }
 
-/** VirtualServices bound to `gateway` (`mesh` or `namespace/name`) and visible to the proxy, oldest first. Pure. */
+/** Whether a VirtualService names `gateway` (`mesh` or `namespace/name`); none named means `mesh`. Pure. */
+export function namesGateway(vs: VirtualService, gateway: string): boolean {
+  const gateways = vs.spec?.gateways;
+  if (!gateways || gateways.length === 0) return gateway === 'mesh';
+  return gateways.some((g) => gatewayRef(g, namespaceOf(vs)) === gateway);
+}
+
+/** Whether a VirtualService's exportTo makes it visible to the proxy's namespace (for gateways too, as Istio). Pure. */
+export const exportedToProxy = (vs: VirtualService, proxy: ProxyIdentity): boolean =>
+  exportedTo(vs.spec?.exportTo, namespaceOf(vs), proxy.namespace);
+
+/**
+ * VirtualServices bound to `gateway` (`mesh` or `namespace/name`) and visible to the proxy, oldest
+ * first. As Istio's PushContext.VirtualServicesForGateway, exportTo is read against the namespace of
+ * the proxy (the gateway workload), not of the Gateway resource. Pure.
+ */
 export function boundVirtualServices(
   all: readonly VirtualService[],
   proxy: ProxyIdentity,
   gateway: string,
 ): VirtualService[] {
-  return all
-    .filter((vs) => gateway !== 'mesh' || exportedTo(vs.spec?.exportTo, namespaceOf(vs), proxy.namespace))
-    .filter((vs) => {
-      const gateways = vs.spec?.gateways;
-      if (!gateways || gateways.length === 0) return gateway === 'mesh';
-      return gateways.some((g) => gatewayRef(g, namespaceOf(vs)) === gateway);
-    })
-    .sort(byAge);
+  return all.filter((vs) => namesGateway(vs, gateway) && exportedToProxy(vs, proxy)).sort(byAge);
 }
 
 /**
