@@ -126,8 +126,8 @@ function serverHost(entry: string, gatewayNamespace: string): ServerHost {
 
 /**
  * The hosts of a server a VirtualService of `namespace` may bind to, as Istio's
- * host.NamesForNamespace: unrestricted ones, and those restricted to that namespace. This holds
- * whatever the VirtualService's exportTo says. Pure.
+ * host.NamesForNamespace: unrestricted ones, and those restricted to that namespace. Its exportTo
+ * does not widen this: it must also reach the gateway proxy's namespace (gateways.ts). Pure.
  */
 export const hostsFor = (s: GatewayServer, namespace: string): string[] =>
   s.namespacedHosts.filter((h) => h.namespace === undefined || h.namespace === namespace).map((h) => h.host);
