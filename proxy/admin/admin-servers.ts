@@ -19,7 +19,11 @@ export interface AdminState {
  */
 export function adminServer(state: AdminState, log: Logger): Server {
   return createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://admin');
+    // An absolute-form target can be one the URL parser refuses ('http://svc:908solute'): a 400,
+    // never an exception out of the request handler, which would end the proxy.
+    const target = req.url ?? '/';
+    if (!URL.canParse(target, 'http://admin')) return text(res, 400, 'admin: invalid request target\n');
+    const url = new URL(target, 'http://admin');
     const route = `${req.method} ${url.pathname}`;
     switch (route) {
       case 'GET /config_dump':
@@ -58,7 +62,11 @@ export function healthServer(state: AdminState, app?: AppHealth): Server {
     if (path === '/healthz/ready') return readiness(state, res);
     const probe = path.startsWith(APP_HEALTH_PREFIX) ? app?.probers.get(path) : undefined;
     if (probe) {
-      void probeApplication(probe, app!.host).then((status) => text(res, status, `application: ${status}\n`));
+      // A probe that cannot even be sent (a header value Node refuses) is a failed probe, not a crash.
+      void probeApplication(probe, app!.host).then(
+        (status) => text(res, status, `application: ${status}\n`),
+        () => text(res, 500, 'application: the probe could not be sent\n'),
+      );
       return;
     }
     text(
