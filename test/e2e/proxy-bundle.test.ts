@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -22,7 +22,7 @@ import {
   TestMeshPki,
   type Upstream,
 } from '../helpers/proxy.js';
-import { waitUntil } from '../helpers/wait.js';
+import { startProxyProcess, type ProxyProcess } from '../helpers/proxy-process.js';
 
 /**
  * The proxy as the image runs it: this checkout built with tsc and bundled by proxy/tools/bundle.ts
@@ -34,48 +34,16 @@ import { waitUntil } from '../helpers/wait.js';
 const CLIENT_ID = 'spiffe://cluster.local/ns/default/sa/client';
 const CAPTURE_UNAVAILABLE = 'original destinations cannot be read';
 
-interface BundledProxy {
-  readonly ports: { outbound: number; inbound: number; metrics: number };
-  logs(): string;
-  stop(): Promise<void>;
-}
-
 /** Starts the bundle standalone on free loopback ports; resolves once it logs that it started. */
-async function startBundled(bundle: string, config: ProxyConfig, args: string[]): Promise<BundledProxy> {
-  const file = join(bundle, '..', `${config.node.id}-${Math.random().toString(36).slice(2, 8)}.json`);
-  writeFileSync(file, JSON.stringify(config));
-  const ports = ['outbound', 'inbound', 'admin', 'health', 'metrics'].map((p) => `--${p}-port=0`);
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [bundle, `--config=${file}`, ...ports, '--drain-ms=0', ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (output += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (output += d));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const startedLine = (): string | undefined =>
-    output.split('\n').find((l) => l.includes('"weft-proxy started"'));
-  await waitUntil('the bundled proxy to start', () => {
-    if (child.exitCode !== null) throw new Error(`the bundle exited with ${child.exitCode}:\n${output}`);
-    return { done: startedLine() !== undefined, state: output.slice(-2000) };
-  });
-  return {
-    ports: (JSON.parse(startedLine()!) as { ports: BundledProxy['ports'] }).ports,
-    logs: () => output,
-    stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
+const startBundled = (bundle: string, config: ProxyConfig, args: string[]): Promise<ProxyProcess> =>
+  startProxyProcess([bundle], join(bundle, '..'), config, args);
 
 describe('the bundled proxy (dist/proxy/weft-proxy.mjs, as the image runs it)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'weft-bundle-'));
   const bundle = join(dir, 'image', 'weft-proxy.mjs');
-  const proxies: BundledProxy[] = [];
+  const proxies: ProxyProcess[] = [];
   let app: Upstream;
-  let client: BundledProxy;
+  let client: ProxyProcess;
   let addonSkip: string | undefined;
 
   before(async () => {
