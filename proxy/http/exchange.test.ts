@@ -210,6 +210,16 @@ describe('UpstreamExchange response flags', () => {
     assert.equal(result.flags, '-', 'Envoy flags URX only when a retriable answer met the retry limit');
   });
 
+  it('sets no flag for a failure on a route without retries (attempts 0: no retry policy)', async () => {
+    const unavailable: Answer = { status: 503, headers: {}, data: ['busy'] };
+    const { result } = await exchange([unavailable], {
+      grpc: false,
+      retry: { attempts: 0, retryOn: ['5xx'] },
+    });
+    assert.equal(result.attempts, 1);
+    assert.equal(result.flags, '-');
+  });
+
   it('sets UO, not URX, when the retries circuit breaker refuses the retry (Envoy)', async () => {
     const unavailable: Answer = { status: 503, headers: {}, data: ['busy'] };
     const { result, res } = await exchange([unavailable], {

@@ -153,7 +153,9 @@ export class UpstreamExchange {
 
   /** An attempt failed before any response byte went downstream: retry or answer. */
   attemptFailed(outcome: { status: number; grpcStatus?: number } | { error: UpstreamErrorKind }): boolean {
-    if (!this.spec.retry.shouldRetry(outcome)) return false;
+    // No retries (attempts 0) is no retry policy at all, as Istio configures Envoy: nothing is
+    // refused, so no URX either.
+    if (this.spec.retry.attempts === 0 || !this.spec.retry.shouldRetry(outcome)) return false;
     const taken = this.takeRetry();
     if (taken !== true) {
       this.retryRefused = taken.flag;
