@@ -3,6 +3,7 @@ import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
 import type { buildConnector } from 'undici';
 import type { Credentials } from '../identity/credentials.js';
 import { peerSpiffeId } from '../identity/credentials.js';
+import { forgetSession, keepSessions, savedSession, sessionKey } from './tls-sessions.js';
 
 type Connector = buildConnector.connector;
 
@@ -43,17 +44,35 @@ export function meshTlsConnector(options: MeshTlsOptions): Connector {
       callback(new Error('no workload certificate yet; mesh mTLS cannot start'), null);
       return;
     }
+    const port = Number(opts.port);
+    const key = sessionKey(opts.hostname, port, options.sni, options.alpn);
+    const saved = savedSession(creds, key);
     const socket = tlsConnect({
       host: opts.hostname,
-      port: Number(opts.port),
+      port,
       secureContext: creds.context,
       servername: options.sni,
       ALPNProtocols: [...options.alpn],
       rejectUnauthorized: true,
       checkServerIdentity: (_host, cert) => checkPeerIdentity(cert, options.expectedIdentities),
+      ...(saved ? { session: saved.session } : {}),
     });
     socket.setNoDelay(true);
-    guard(socket, 'secureConnect', options.connectTimeoutMs, callback);
+    // Node skips checkServerIdentity when a session is resumed (tls onConnectSecure), and shows no
+    // peer certificate then: check the identity the session was made with (tls-sessions.ts).
+    const resumedIdentity = (): Error | undefined => {
+      if (!socket.isSessionReused()) return undefined;
+      const refused = checkIdentity(saved?.peerIdentity, options.expectedIdentities);
+      if (refused) forgetSession(creds, key);
+      return refused;
+    };
+    const acceptedIdentity = (): string | undefined => {
+      if (!socket.isSessionReused()) return peerSpiffeId(socket.getPeerCertificate());
+      return resumedIdentity() === undefined ? saved?.peerIdentity : undefined;
+    };
+    keepSessions(creds, key, socket, acceptedIdentity);
+    socket.once('error', () => forgetSession(creds, key));
+    guard(socket, 'secureConnect', options.connectTimeoutMs, callback, resumedIdentity);
   };
 }
 
@@ -87,7 +106,10 @@ export const MESH_ALPN_HTTP1: readonly string[] = ['http/1.1'];
 export const ALPN_H2: readonly string[] = ['h2'];
 
 export function checkPeerIdentity(cert: PeerCertificate, expected: readonly string[]): Error | undefined {
-  const id = peerSpiffeId(cert);
+  return checkIdentity(peerSpiffeId(cert), expected);
+}
+
+function checkIdentity(id: string | undefined, expected: readonly string[]): Error | undefined {
   if (!id) return new Error('the peer certificate carries no SPIFFE ID');
   if (expected.length > 0 && !expected.includes(id))
     return new Error(`the peer is ${id}, not one of the expected identities ${expected.join(', ')}`);
@@ -99,6 +121,7 @@ function guard(
   ready: 'connect' | 'secureConnect',
   timeoutMs: number,
   callback: buildConnector.Callback,
+  verify: () => Error | undefined = () => undefined,
 ): void {
   let done = false;
   const timer = setTimeout(() => fail(new ConnectTimeoutError(timeoutMs)), timeoutMs);
@@ -111,6 +134,8 @@ function guard(
   };
   socket.once(ready, () => {
     if (done) return;
+    const refused = verify();
+    if (refused) return fail(refused);
     done = true;
     clearTimeout(timer);
     socket.removeListener('error', fail);
