@@ -6,22 +6,15 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect, createServer, type Server } from 'node:tls';
 import pino from 'pino';
-import { generateRsaKeyPem, issueCertificate, type KeyPair } from '../../controllers/ca/issue.js';
-import { signWorkloadCsr } from '../../controllers/ca/signer.js';
+import { issueCertificate, type KeyPair } from '../../controllers/ca/issue.js';
 import { ConfigError } from '../config/config-error.js';
-import { createCsr } from './csr.js';
 import { WorkloadIdentity } from './workload-identity.js';
+import { workloadPem } from '../../test/helpers/workload-pki.js';
 
 /** Files of a workload certificate for default/`sa` signed by `root`, as `--cert-chain/--key/--root-cert` take them. */
 function workloadFiles(root: KeyPair, sa: string): { certChain: string; key: string; root: string } {
   const dir = mkdtempSync(join(tmpdir(), 'weft-identity-'));
-  const key = generateRsaKeyPem();
-  const chain = signWorkloadCsr(
-    createCsr(key),
-    { trustDomain: 'cluster.local', namespace: 'default', serviceAccount: sa },
-    { certPem: root.certPem, keyPem: root.keyPem, chainPem: root.certPem },
-    3_600_000,
-  );
+  const { certChain: chain, key } = workloadPem(root, 'default', sa);
   const files = { certChain: join(dir, 'chain.pem'), key: join(dir, 'key.pem'), root: join(dir, 'root.pem') };
   writeFileSync(files.certChain, chain);
   writeFileSync(files.key, key);

@@ -3,24 +3,17 @@ import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
-import { generateRsaKeyPem, issueCertificate } from '../../controllers/ca/issue.js';
-import { signWorkloadCsr } from '../../controllers/ca/signer.js';
+import { issueCertificate } from '../../controllers/ca/issue.js';
 import { Credentials } from '../identity/credentials.js';
-import { createCsr } from '../identity/csr.js';
 import { MESH_ALPN_HTTP1, meshTlsConnector } from './connector.js';
 import { keepSessions, MAX_SESSIONS, savedSession, sessionKey } from './tls-sessions.js';
+import { workloadPem } from '../../test/helpers/workload-pki.js';
 
 const root = issueCertificate({ commonName: 'weft test root', usage: 'ca', validDays: 1 });
 
 function workload(sa: string): Credentials {
-  const key = generateRsaKeyPem();
-  const chain = signWorkloadCsr(
-    createCsr(key),
-    { trustDomain: 'cluster.local', namespace: 'default', serviceAccount: sa },
-    { certPem: root.certPem, keyPem: root.keyPem, chainPem: root.certPem },
-    3_600_000,
-  );
-  return new Credentials(chain, key, [root.certPem]);
+  const { certChain, key } = workloadPem(root, 'default', sa);
+  return new Credentials(certChain, key, [root.certPem]);
 }
 
 const SERVER_ID = 'spiffe://cluster.local/ns/default/sa/server';

@@ -1,8 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateRsaKeyPem, issueCertificate, type KeyPair } from '../../controllers/ca/issue.js';
-import { signWorkloadCsr, spiffeUri } from '../../controllers/ca/signer.js';
-import { createCsr } from '../../proxy/identity/csr.js';
+import { issueCertificate, type KeyPair } from '../../controllers/ca/issue.js';
+import { workloadPem } from '../helpers/workload-pki.js';
 
 /** PEM files for one TLS party. `combined` is chain then key, as HAProxy's `crt` takes it. */
 export interface TlsFiles {
@@ -37,15 +36,8 @@ function write(dir: string, name: string, chain: string, key: string, rootFile: 
 
 /** A workload certificate made the way a proxy gets one: its own key, a CSR, the CA's signer. */
 function workload(root: KeyPair, serviceAccount: string): { chain: string; key: string; spiffeId: string } {
-  const key = generateRsaKeyPem();
-  const identity = { trustDomain: 'cluster.local', namespace: 'default', serviceAccount };
-  const chain = signWorkloadCsr(
-    createCsr(key),
-    identity,
-    { certPem: root.certPem, keyPem: root.keyPem, chainPem: root.certPem },
-    3_600_000,
-  );
-  return { chain, key, spiffeId: spiffeUri(identity) };
+  const { certChain, key, spiffeId } = workloadPem(root, 'default', serviceAccount);
+  return { chain: certChain, key, spiffeId };
 }
 
 /** Every key is RSA 2048 (the only kind the CA signs), so the handshakes compare like for like. */

@@ -4,21 +4,19 @@ import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { Agent, request } from 'undici';
 import { issueCertificate, type KeyPair } from '../../controllers/ca/issue.js';
-import { generateRsaKeyPem } from '../../controllers/ca/issue.js';
-import { signWorkloadCsr } from '../../controllers/ca/signer.js';
 import type {
   AuthorizationPolicies,
   Cluster,
   ProxyConfig,
   Route,
 } from '../../proxy/config/generated/proxy-config.js';
-import { createCsr } from '../../proxy/identity/csr.js';
 import { WeftProxy } from '../../proxy/proxy.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitUntil } from './wait.js';
 import { acceptWebSocket } from './websocket.js';
+import { workloadPem } from './workload-pki.js';
 
 /** A real upstream on loopback that counts what it receives and answers as `behave` says. */
 export interface Upstream {
@@ -80,14 +78,7 @@ export class TestMeshPki {
     serviceAccount: string,
     root = this.root,
   ): { certChain: string; key: string; root: string; spiffeId: string } {
-    const key = generateRsaKeyPem();
-    const identity = { trustDomain: 'cluster.local', namespace, serviceAccount };
-    const chain = signWorkloadCsr(
-      createCsr(key),
-      identity,
-      { certPem: root.certPem, keyPem: root.keyPem, chainPem: root.certPem },
-      3_600_000,
-    );
+    const { certChain: chain, key } = workloadPem(root, namespace, serviceAccount);
     const base = join(this.dir, `${namespace}-${serviceAccount}-${Math.random().toString(36).slice(2, 8)}`);
     writeFileSync(`${base}-chain.pem`, chain);
     writeFileSync(`${base}-key.pem`, key);
