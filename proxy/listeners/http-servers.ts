@@ -4,7 +4,7 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import { createServer as createHttp2Server, type Http2Server } from 'node:http2';
+import { createServer as createHttp2Server, type Http2Server, type ServerHttp2Session } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { DownstreamRequest, DownstreamResponse } from '../http/downstream.js';
 
@@ -43,6 +43,7 @@ export class HttpServers {
     this.http1.emit('listening');
     this.http2 = createHttp2Server({ maxHeaderListPairs: 256 }, handler as never);
     this.http2.on('sessionError', () => undefined);
+    this.http2.on('session', closeWhenUnresponsive);
   }
 
   /** Serves an HTTP/1.1 connection. */
@@ -72,6 +73,31 @@ export class HttpServers {
 /** `PRI * HTTP/2.0`: an h2c client's first bytes. Pure. */
 export function isHttp2Preface(b: Buffer): boolean {
   return b.length >= 3 && b[0] === 0x50 && b[1] === 0x52 && b[2] === 0x49;
+}
+
+/**
+ * How long a downstream HTTP/2 session may idle before it is asked for a PING, and how long the
+ * answer may take before the session is closed. Node stops reading a session once nghttp2 has sent
+ * a GOAWAY for a connection error (an HPACK block it cannot decode, a CONTINUATION out of place, a
+ * frame larger than allowed) but never closes it, though RFC 9113 §5.4.1 says to: the peer's FIN is
+ * never read and the socket stays open for good, one leaked per bad peer. Such a session sends
+ * nothing more, so its PING is never answered. A live one answers, once per idle period: neither the
+ * PING nor its ACK counts as activity that re-arms the timer. Envoy's connection_keepalive probes
+ * dead peers the same way.
+ */
+const H2_IDLE_PROBE_MS = 1_000;
+const H2_PING_TIMEOUT_MS = 2_000;
+
+function closeWhenUnresponsive(session: ServerHttp2Session): void {
+  session.setTimeout(H2_IDLE_PROBE_MS);
+  session.on('timeout', () => {
+    if (session.destroyed) return;
+    const deadline = setTimeout(() => session.destroy(), H2_PING_TIMEOUT_MS).unref();
+    session.ping((err) => {
+      clearTimeout(deadline);
+      if (err) session.destroy();
+    });
+  });
 }
 
 function onClientError(err: Error & { code?: string }, socket: Duplex): void {
