@@ -5,18 +5,23 @@ import fc from 'fast-check';
 
 /**
  * Generated bad peers for the proxy fuzz e2e (test/e2e/proxy-fuzz*.test.ts): byte strings of
- * several kinds (random, mutated HTTP/1.1, HTTP/2 preface and frames, mutated TLS ClientHellos), all
- * from fast-check's `fc.sample` with a fixed seed, so a failure reproduces; and the ways they reach a
- * proxy: on a fresh TCP connection, or inside a TLS connection once the handshake is done. Each
- * connection is half-closed after its bytes and waited on until the proxy closes it, never judged by
- * a sleep; one the proxy still holds at a cap counts against it.
+ * several kinds (random, mutated HTTP/1.1 and HTTP/2, structured HTTP/2 frames, odd but well-framed
+ * requests, mutated TLS ClientHellos), all from fast-check's `fc.sample` with a fixed seed, so a
+ * failure reproduces; and the ways they reach a proxy: on a fresh TCP connection, or inside a TLS
+ * connection once the handshake is done. Each connection is half-closed after its bytes and waited
+ * on until the proxy closes it, never judged by a sleep; one the proxy still holds at a cap counts
+ * against it.
  */
 
 export const SEED = 20261126;
 /** Connections fed at once. */
 export const CONCURRENCY = 16;
-/** How long a fuzz connection may stay open after our FIN before the test drops it itself. */
-export const CONNECTION_CAP_MS = 5_000;
+/**
+ * How long a fuzz connection may stay open after our FIN before the test drops it, and counts it
+ * as held for good. Well past the 2 to 4 s an HTTP/2 session the proxy has given up on waits for
+ * its idle PING probe (proxy/listeners/http-servers.ts), under load.
+ */
+export const CONNECTION_CAP_MS = 10_000;
 
 /** One generated input, and what it was. */
 export interface FuzzCase {
@@ -359,10 +364,173 @@ export function h2Frames(authority: string): fc.Arbitrary<Buffer> {
     );
 }
 
+/** An HPACK integer with an `n`-bit prefix (RFC 7541 §5.1), the prefix's other bits zero. */
+function hpackInt(value: number, n: number): Buffer {
+  const max = (1 << n) - 1;
+  if (value < max) return Buffer.of(value);
+  const bytes = [max];
+  let rest = value - max;
+  while (rest >= 128) {
+    bytes.push((rest % 128) + 128);
+    rest = Math.floor(rest / 128);
+  }
+  bytes.push(rest);
+  return Buffer.from(bytes);
+}
+
+/** Header fields as HPACK literals without indexing, with new names, no Huffman (RFC 7541 §6.2.2). */
+function hpackLiterals(fields: readonly (readonly [string, string])[]): Buffer {
+  return Buffer.concat(
+    fields.flatMap(([name, value]) => {
+      const n = Buffer.from(name, 'latin1');
+      const v = Buffer.from(value, 'latin1');
+      return [Buffer.of(0x00), hpackInt(n.length, 7), n, hpackInt(v.length, 7), v];
+    }),
+  );
+}
+
+/** Request headers the proxy reads, or must strip or refuse, with values odd for them. */
+const ODD_HEADER_NAMES = [
+  'content-length',
+  'transfer-encoding',
+  'te',
+  'connection',
+  'upgrade',
+  'expect',
+  'host',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-client-cert',
+  'x-request-id',
+  'traceparent',
+  'tracestate',
+  'b3',
+  'x-b3-traceid',
+  'x-b3-spanid',
+  'x-b3-parentspanid',
+  'x-b3-sampled',
+  'x-b3-flags',
+  'grpc-timeout',
+  'content-type',
+  'origin',
+  'access-control-request-method',
+  'access-control-request-headers',
+  'cookie',
+  'Host',
+  ':protocol',
+  ':status',
+];
+const ODD_HEADER_VALUES = [
+  '',
+  ' ',
+  '0',
+  '-1',
+  '18446744073709551616',
+  'chunked',
+  'trailers',
+  'close',
+  'keep-alive, Upgrade',
+  'websocket',
+  '100-continue',
+  'application/grpc',
+  'application/grpc-web+proto',
+  '1S',
+  '99999999H',
+  '1n',
+  '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+  'ff-00000000000000000000000000000000-0000000000000000-ff',
+  '80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1-05e3ac9a4f6e3b90',
+  'd',
+  'https://evil.example',
+  '1.2.3.4, 5.6.7.8',
+];
+const oddHeaderValue = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom(...ODD_HEADER_VALUES) },
+  { weight: 3, arbitrary: fc.string({ unit: 'grapheme-ascii', maxLength: 64 }) },
+  { weight: 1, arbitrary: fc.string({ unit: 'binary-ascii', maxLength: 16 }) },
+  { weight: 1, arbitrary: fc.nat(20_000).map((n) => 'x'.repeat(n)) },
+);
+
+/** Mostly `usual`, sometimes one of `odd`: a request odd in one part still reaches the proxy's handler. */
+const mostly = <T>(usual: readonly T[], odd: fc.Arbitrary<T>): fc.Arbitrary<T> =>
+  fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...usual) }, { weight: 1, arbitrary: odd });
+
+/** A request with odd but well-framed parts: method, target, authority and headers of all sorts. */
+const oddRequest = (authority: string) =>
+  fc.record({
+    method: mostly(
+      ['GET', 'POST'],
+      fc.constantFrom('PUT', 'HEAD', 'OPTIONS', 'CONNECT', 'TRACE', 'PRI', 'get', 'X-Y'),
+    ),
+    path: mostly(
+      ['/', '/a?b=c&b=d', '/%2e%2e/admin', '//x//y', '/a%2Fb', '/x?%zz=%'],
+      fc.oneof(
+        fc.constantFrom('*', '', 'http://svc/x', '/%00', '/%zz', '/\\x', `/${'a'.repeat(10_000)}`),
+        fc.string({ unit: 'binary-ascii', maxLength: 32 }).map((p) => `/${p}`),
+      ),
+    ),
+    authority: mostly(
+      [authority],
+      fc.constantFrom('', 'svc:99999', '[::1]:80', 'a@b', 'UNKNOWN.example.com', `${authority}.`),
+    ),
+    headers: fc.array(fc.tuple(fc.constantFrom(...ODD_HEADER_NAMES), oddHeaderValue), { maxLength: 4 }),
+    body: randomBytes(64),
+    trailers: fc.boolean(),
+  });
+
+/** Odd requests over HTTP/1.1, one to three on a connection, each with a Content-Length body. */
+export function oddHttp1Requests(authority: string): fc.Arbitrary<Buffer> {
+  return fc.array(oddRequest(authority), { minLength: 1, maxLength: 3 }).map((requests) =>
+    Buffer.concat(
+      requests.map((r) => {
+        const head = [
+          `${r.method} ${r.path} HTTP/1.1`,
+          `host: ${r.authority}`,
+          ...r.headers.filter(([name]) => !name.startsWith(':')).map(([name, value]) => `${name}: ${value}`),
+          `content-length: ${r.body.length}`,
+        ];
+        return Buffer.concat([Buffer.from(`${head.join('\r\n')}\r\n\r\n`, 'latin1'), r.body]);
+      }),
+    ),
+  );
+}
+
+/**
+ * Odd requests over HTTP/2 (after the preface and SETTINGS), one to three on a connection: HEADERS
+ * of literal fields (pseudo-headers included, in any state), DATA, and sometimes trailers.
+ */
+export function oddHttp2Requests(authority: string, scheme = 'http'): fc.Arbitrary<Buffer> {
+  return fc.array(oddRequest(authority), { minLength: 1, maxLength: 3 }).map((requests) =>
+    Buffer.concat([
+      H2_PREFACE,
+      h2Frame(SETTINGS, 0, 0),
+      ...requests.flatMap((r, i) => {
+        const stream = 2 * i + 1;
+        const fields: [string, string][] = [
+          [':method', r.method],
+          [':scheme', scheme],
+          [':path', r.path],
+          [':authority', r.authority],
+          ...r.headers.map(([name, value]): [string, string] => [name.toLowerCase(), value]),
+        ];
+        return [
+          h2Frame(HEADERS, END_HEADERS, stream, hpackLiterals(fields)),
+          h2Frame(DATA, r.trailers ? 0 : END_STREAM, stream, r.body),
+          ...(r.trailers
+            ? [h2Frame(HEADERS, END_HEADERS | END_STREAM, stream, hpackLiterals([['x-trailer', 'yes']]))]
+            : []),
+        ];
+      }),
+    ]),
+  );
+}
+
 /** How a fed connection ended: what the proxy sent back, and whether the cap had to close it. */
 export interface Fed {
   readonly received: Buffer;
   readonly capped: boolean;
+  /** Whether the connection (the TLS handshake, for feedTls) was up before the bytes were sent. */
+  readonly secured: boolean;
 }
 
 /** Writes the bytes on a fresh connection, half-closes, and resolves when the proxy closes it (or at the cap). */
@@ -374,19 +542,11 @@ export function feed(port: number, bytes: Buffer): Promise<Fed> {
  * Completes a TLS handshake with `options` (a client certificate, a server name, ALPN), then writes
  * the bytes inside the TLS stream and half-closes. `secured`: whether the handshake completed.
  */
-export function feedTls(
-  port: number,
-  options: ConnectionOptions,
-  bytes: Buffer,
-): Promise<Fed & { secured: boolean }> {
+export function feedTls(port: number, options: ConnectionOptions, bytes: Buffer): Promise<Fed> {
   return settle(tlsConnect({ host: '127.0.0.1', port, ...options }), 'secureConnect', bytes);
 }
 
-function settle(
-  socket: Socket,
-  ready: 'connect' | 'secureConnect',
-  bytes: Buffer,
-): Promise<Fed & { secured: boolean }> {
+function settle(socket: Socket, ready: 'connect' | 'secureConnect', bytes: Buffer): Promise<Fed> {
   return new Promise((resolve) => {
     const received: Buffer[] = [];
     let secured = false;
