@@ -17,13 +17,12 @@ import {
   exitMessage,
   feed,
   feedTls,
-  h2Conversation,
   h2Frames,
   H2_PREFACE,
   http1Templates,
+  insideTlsKinds,
   mutated,
   oddHttp1Requests,
-  oddHttp2Requests,
   randomBytes,
   sampleKinds,
   SentLog,
@@ -283,17 +282,7 @@ describe('a bad peer never crashes the gateway (TLS servers by SNI, PASSTHROUGH,
   });
 
   it('survives clients that complete the handshake with a terminating server, then misbehave inside TLS', async () => {
-    const cases = sampleKinds(
-      [
-        ['random bytes', randomBytes(4096)],
-        ['mutated HTTP/1.1', mutated(http1Templates(WEB))],
-        ['mutated HTTP/2 exchange', mutated([h2Conversation(WEB, 'https')])],
-        ['structured HTTP/2 frames', h2Frames(WEB)],
-        ['odd HTTP/1.1 requests', oddHttp1Requests(WEB)],
-        ['odd HTTP/2 requests', oddHttp2Requests(WEB, 'https')],
-      ],
-      TLS_CASES_PER_KIND,
-    );
+    const cases = sampleKinds(insideTlsKinds(WEB), TLS_CASES_PER_KIND);
     const servers = [
       { servername: WEB, alpn: 'http/1.1' },
       { servername: WEB, alpn: 'h2' },

@@ -11,13 +11,7 @@ import {
   assertSurvives,
   exitMessage,
   feedTls,
-  h2Conversation,
-  h2Frames,
-  http1Templates,
-  mutated,
-  oddHttp1Requests,
-  oddHttp2Requests,
-  randomBytes,
+  insideTlsKinds,
   sampleKinds,
   SentLog,
   type FuzzCase,
@@ -147,17 +141,7 @@ describe('a bad peer never crashes the proxy: a mesh peer that passes mTLS, then
   }
 
   it('survives random bytes, mutated and odd HTTP/1.1 and HTTP/2, and HTTP/2 frames inside mTLS under ALPN http/1.1, h2 and weft-tcp', async () => {
-    const cases = sampleKinds(
-      [
-        ['random bytes', randomBytes(4096)],
-        ['mutated HTTP/1.1', mutated(http1Templates(AUTHORITY))],
-        ['mutated HTTP/2 exchange', mutated([h2Conversation(AUTHORITY, 'https')])],
-        ['structured HTTP/2 frames', h2Frames(AUTHORITY)],
-        ['odd HTTP/1.1 requests', oddHttp1Requests(AUTHORITY)],
-        ['odd HTTP/2 requests', oddHttp2Requests(AUTHORITY, 'https')],
-      ],
-      CASES_PER_KIND,
-    );
+    const cases = sampleKinds(insideTlsKinds(AUTHORITY), CASES_PER_KIND);
     const targets: (FuzzCase & { alpn: string; port: number })[] = TARGETS.flatMap((t) =>
       cases.map((c) => ({ ...c, ...t })),
     );

@@ -533,6 +533,21 @@ export interface Fed {
   readonly secured: boolean;
 }
 
+/**
+ * What a peer that completed a TLS handshake sends inside it, by kind: the byte-level kinds and the
+ * odd but well-framed requests, for `authority` over HTTPS.
+ */
+export function insideTlsKinds(authority: string): [string, fc.Arbitrary<Buffer>][] {
+  return [
+    ['random bytes', randomBytes(4096)],
+    ['mutated HTTP/1.1', mutated(http1Templates(authority))],
+    ['mutated HTTP/2 exchange', mutated([h2Conversation(authority, 'https')])],
+    ['structured HTTP/2 frames', h2Frames(authority)],
+    ['odd HTTP/1.1 requests', oddHttp1Requests(authority)],
+    ['odd HTTP/2 requests', oddHttp2Requests(authority, 'https')],
+  ];
+}
+
 /** Writes the bytes on a fresh connection, half-closes, and resolves when the proxy closes it (or at the cap). */
 export function feed(port: number, bytes: Buffer): Promise<Fed> {
   return settle(netConnect({ host: '127.0.0.1', port }), 'connect', bytes);
