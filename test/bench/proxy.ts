@@ -9,6 +9,7 @@ import { round } from './latency.js';
 import { summariseOpenLoop, type CorrectedRun } from './open-loop-results.js';
 import { haproxyPath } from './peers/haproxy.js';
 import { nginxPath, startUpstreamNginx } from './peers/nginx.js';
+import { bundleNodeForwarder, nodePath } from './peers/node.js';
 import { WEFT_PROXY_BUNDLE, weftPath } from './peers/weft.js';
 import { privateRssMiB, processTree, totalCpuSeconds, totalRssMiB } from './process-stats.js';
 import { scenarioTable, targetChecks, targetTable, type ScenarioEntry } from './proxy-report.js';
@@ -28,7 +29,7 @@ import {
 import { wrk, type WrkResult } from './wrk.js';
 
 /**
- * The proxy suite: direct, HAProxy, nginx and Weft in front of the same nginx upstream (1 KB
+ * The proxy suite: direct, HAProxy, nginx, bare Node and Weft in front of the same nginx upstream (1 KB
  * answers), one hop and two hops (plain, and mutual TLS between the hops), HTTP/1.1 from the
  * client. Each scenario runs every peer in turn, alternating the order between rounds, so the
  * shared machine's drift falls on all of them alike: first at a fixed 1,000 rps (open model,
@@ -56,7 +57,7 @@ export function planFor(quick: boolean): Plan {
         rounds: 1,
         fixedSeconds: 4,
         maxSeconds: 3,
-        warmSeconds: 1,
+        warmSeconds: 2,
       }
     : { scenarios: SCENARIOS, rounds: 2, fixedSeconds: 10, maxSeconds: 8, warmSeconds: 3 };
 }
@@ -125,6 +126,7 @@ function checkPath(peer: Peer, port: number): Promise<void> {
 function pathOf(peer: Peer, ctx: PathContext): PeerPath {
   if (peer === 'haproxy') return haproxyPath(ctx);
   if (peer === 'nginx') return nginxPath(ctx);
+  if (peer === 'node') return nodePath(ctx);
   if (peer === 'weft') return weftPath(ctx);
   return { entryPort: UPSTREAM_PORT, hops: [] };
 }
@@ -278,6 +280,7 @@ function versions(loadgen: string): Record<string, string> {
     haproxy: toolVersion('haproxy', ['-v']),
     nginx: toolVersion('nginx', ['-v']),
     weft: `${WEFT_PROXY_BUNDLE} on Node ${process.version}`,
+    node: `test/bench/peers/node-forwarder.ts, bundled, on Node ${process.version}`,
     loadgen: `test/bench/loadgen built with ${toolVersion('go', ['version'])} (${loadgen})`,
     wrk: toolVersion('wrk', ['-v']),
   };
@@ -293,6 +296,7 @@ export async function proxySuite(options: BenchOptions): Promise<SuiteResult> {
   const upstream = await startUpstreamNginx(dir);
   try {
     const pki = writeBenchPki(dir);
+    await bundleNodeForwarder(dir);
     for (const scenario of plan.scenarios) {
       const index = SCENARIOS.indexOf(scenario);
       console.log(`  ${scenario.name}...`);
@@ -349,8 +353,8 @@ function notes(plan: Plan, errors: number): string[] {
   return [
     `Shared 2-core machine (other engineers' tests may run at the same time; see machine.loadAverage): compare peers within a run, by ratio, not absolute figures across runs.`,
     `Client -> hop 1 [-> hop 2] -> nginx upstream (1 worker) answering 200 with ${BODY_BYTES} bytes; HTTP/1.1 keep-alive from the client, Host ${SERVICE_HOST}; all on 127.0.0.1.`,
-    `Peers: direct = the client talks to the upstream (no proxy); HAProxy 1 thread; nginx 1 worker (master + worker counted); Weft = ${WEFT_PROXY_BUNDLE} (the bundle the image runs) standalone (--config), one Node process per hop.`,
-    '2hop-mtls: HAProxy and nginx hops speak HTTP/1.1 over mutual TLS (RSA 2048 certificates from one root, chain verified, nginx also checks the name); the Weft hops speak mesh mTLS (SPIFFE identities signed by the CA code, server STRICT), with HTTP/1.1 inside it (ALPN http/1.1), as an `http` service is carried in the mesh unless a DestinationRule or the Mesh upgrades it (ADR 0013).',
+    `Peers: direct = the client talks to the upstream (no proxy); HAProxy 1 thread; nginx 1 worker (master + worker counted); node = bare Node, a plainly written Node forwarder with none of Weft's features: node:http in, undici's Pool (request API) out, headers copied, nothing else (test/bench/peers/node-forwarder.ts, bundled like Weft); Weft = ${WEFT_PROXY_BUNDLE} (the bundle the image runs) standalone (--config), one Node process per hop.`,
+    '2hop-mtls: HAProxy, nginx and bare Node hops speak HTTP/1.1 over mutual TLS (RSA 2048 certificates from one root, chain verified, nginx also checks the name); the Weft hops speak mesh mTLS (SPIFFE identities signed by the CA code, server STRICT), with HTTP/1.1 inside it (ALPN http/1.1), as an `http` service is carried in the mesh unless a DestinationRule or the Mesh upgrades it (ADR 0013).',
     `Fixed rate: ${RATE} rps for ${plan.fixedSeconds} s per round with test/bench/loadgen (open model: each request goes out when due on its own goroutine whatever earlier ones do; latency measured from when it was due, correcting coordinated omission; its pacer sleeps with nanosleep, checks[].send_lag_p99_ms says how late it sent; every body must be ${BODY_BYTES} bytes). Max rate: wrk, ${MAX_RATE_CONNECTIONS} connections, 1 thread, ${plan.maxSeconds} s per round (closed loop: its percentiles are latency at saturation, averaged over rounds, not CO-corrected).`,
     `${plan.rounds} round(s), peers in turn (order reversed each round), ${plan.warmSeconds} s of wrk warm-up per proxy first; fixed-rate percentiles pool the rounds.`,
     'cpu_s_per_1k: CPU seconds (all threads, from /proc schedstat) of every proxy process on the path, both hops summed, per 1,000 successful requests; at 1,000 rps it equals vCPU per 1,000 rps. rps per core = 1000 / cpu_s_per_1k at max rate.',

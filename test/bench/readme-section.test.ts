@@ -30,6 +30,7 @@ const PROXY: SuiteJson = {
   scenarios: [
     entry('direct', false, 1000, 1),
     entry('haproxy', false, 1000, 2),
+    entry('node', false, 1000, 2.5),
     entry('weft', false, 1000, 3),
     entry('haproxy', true, 60000, 2),
     entry('weft', true, 20000, 4),
@@ -43,9 +44,9 @@ describe('README performance section', () => {
   it('shows each peer side by side with Weft over HAProxy, dashes where a peer did not run', () => {
     const lines = proxySection(PROXY);
     const p99 = lines.find((l) => l.includes('p99 ms at 1,000 rps'))!;
-    assert.equal(p99, '| 1 hop, plain | p99 ms at 1,000 rps | 1 | 2 | – | 3 | 1.5x |');
+    assert.equal(p99, '| 1 hop, plain | p99 ms at 1,000 rps | 1 | 2 | – | 2.5 | 3 | 1.5x |');
     const max = lines.find((l) => l.includes('max rps'))!;
-    assert.equal(max, '| 1 hop, plain | max rps (wrk, 32 conn.) | – | 60,000 | – | 20,000 | 0.33x |');
+    assert.equal(max, '| 1 hop, plain | max rps (wrk, 32 conn.) | – | 60,000 | – | – | 20,000 | 0.33x |');
     assert.match(lines[0]!, /2026-11-26, load 1\.5→2/);
     assert.ok(!lines.some((l) => l.startsWith('Idle memory')), 'no idle line without idle figures');
   });

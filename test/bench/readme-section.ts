@@ -69,7 +69,7 @@ const ROWS: readonly Row[] = [
   { label: 'RSS MB under load', maxRate: true, field: 'rss_mb', digits: 0 },
 ];
 
-const PEER_COLUMNS: readonly Peer[] = ['direct', 'haproxy', 'nginx', 'weft'];
+const PEER_COLUMNS: readonly Peer[] = ['direct', 'haproxy', 'nginx', 'node', 'weft'];
 
 function proxyRows(scenarios: readonly ScenarioEntry[]): string[] {
   const names = [...new Set(scenarios.map((s) => s.name))];
@@ -92,10 +92,10 @@ function proxyRows(scenarios: readonly ScenarioEntry[]): string[] {
 export function proxySection(proxy: SuiteJson | undefined): string[] {
   if (!proxy?.scenarios) return ['No proxy results yet: run `npm run bench -- proxy`.', ''];
   return [
-    `Same machine, same run (${proxy.machine.cpus} × ${proxy.machine.cpuModel ?? 'CPU'}, ${when(proxy)}): client → proxy [→ proxy] → nginx answering 1 KB, HTTP/1.1, on loopback; HAProxy 1 thread, nginx 1 worker, Weft one Node process per hop. Latency at a fixed 1,000 rps is corrected for coordinated omission (an open-model generator, \`test/bench/loadgen\`, measuring from each request's due time); max rate is closed-loop wrk. CPU and RSS are the proxies' own (both hops summed). The machine is shared, so read the ratios rather than the absolute figures. Reproduce: \`npm run bench -- proxy\` ([results](test/bench/results/proxy.md); where the time goes: [docs/performance.md](docs/performance.md)).`,
+    `Same machine, same run (${proxy.machine.cpus} × ${proxy.machine.cpuModel ?? 'CPU'}, ${when(proxy)}): client → proxy [→ proxy] → nginx answering 1 KB, HTTP/1.1, on loopback; HAProxy 1 thread, nginx 1 worker, Weft one Node process per hop; bare Node is a Node forwarder with none of Weft's features, written plainly (node:http in, undici's Pool out, headers copied), to show what the runtime itself costs beside Weft. Latency at a fixed 1,000 rps is corrected for coordinated omission (an open-model generator, \`test/bench/loadgen\`, measuring from each request's due time); max rate is closed-loop wrk. CPU and RSS are the proxies' own (both hops summed). The machine is shared, so read the ratios rather than the absolute figures. Reproduce: \`npm run bench -- proxy\` ([results](test/bench/results/proxy.md); where the time goes: [docs/performance.md](docs/performance.md)).`,
     '',
-    '| scenario | figure | direct | HAProxy | nginx | Weft | Weft / HAProxy |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    '| scenario | figure | direct | HAProxy | nginx | bare Node | Weft | Weft / HAProxy |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
     ...proxyRows(proxy.scenarios),
     '',
     ...idleMemoryLine(proxy.peers),
@@ -105,6 +105,7 @@ export function proxySection(proxy: SuiteJson | undefined): string[] {
 const IDLE_PEERS: readonly [Peer, string][] = [
   ['haproxy', 'HAProxy'],
   ['nginx', 'nginx'],
+  ['node', 'bare Node'],
   ['weft', 'Weft'],
 ];
 

@@ -1,8 +1,11 @@
 import type { BenchPki } from './bench-pki.js';
 
-/** Who carries the traffic. `direct` is the baseline: the client talks to the upstream itself. */
-export type Peer = 'direct' | 'haproxy' | 'nginx' | 'weft';
-export const PEERS: readonly Peer[] = ['direct', 'haproxy', 'nginx', 'weft'];
+/**
+ * Who carries the traffic. `direct` is the baseline: the client talks to the upstream itself. `node`
+ * is a bare Node forwarder with none of Weft's features (peers/node-forwarder.ts): what the runtime costs.
+ */
+export type Peer = 'direct' | 'haproxy' | 'nginx' | 'node' | 'weft';
+export const PEERS: readonly Peer[] = ['direct', 'haproxy', 'nginx', 'node', 'weft'];
 
 /** A topology and a security setting: client -> hop 1 [-> hop 2] -> upstream. */
 export interface Scenario {

@@ -5,6 +5,7 @@ import type { BenchPki, TlsFiles } from '../bench-pki.js';
 import { SCENARIOS, UPSTREAM_PORT, type PathContext } from '../topology.js';
 import { haproxyPath } from './haproxy.js';
 import { nginxPath, upstreamConfig } from './nginx.js';
+import { nodePath } from './node.js';
 import { weftPath } from './weft.js';
 
 const files = (name: string): TlsFiles => ({
@@ -29,7 +30,9 @@ const ctx = (name: string): PathContext => ({
 describe('bench paths', () => {
   it('gives every process of every path its own ports', () => {
     const ports = SCENARIOS.flatMap((_, index) =>
-      [haproxyPath, nginxPath, weftPath].flatMap((path) => path({ ...ctx(SCENARIOS[index]!.name) }).hops),
+      [haproxyPath, nginxPath, nodePath, weftPath].flatMap(
+        (path) => path({ ...ctx(SCENARIOS[index]!.name) }).hops,
+      ),
     ).map((h) => h.port);
     assert.equal(new Set([...ports, UPSTREAM_PORT]).size, ports.length + 1);
   });
