@@ -15,7 +15,7 @@ import fc from 'fast-check';
 
 export const SEED = 20261126;
 /** Connections fed at once. */
-export const CONCURRENCY = 16;
+const CONCURRENCY = 16;
 /**
  * How long a fuzz connection may stay open after our FIN before the test drops it, and counts it
  * as held for good. Well past the 2 to 4 s an HTTP/2 session the proxy has given up on waits for
@@ -152,7 +152,7 @@ const u32 = (n: number): Buffer => {
 };
 
 /** A request's HPACK block: :method, :scheme and :path from the static table, :authority as a literal. */
-export function requestHeaderBlock(
+function requestHeaderBlock(
   authority: string,
   method: 'GET' | 'POST' = 'GET',
   scheme = 'http',
