@@ -4,7 +4,7 @@ import { listenerBySni, type ActiveListener, type CompiledConfig } from '../conf
 import { terminatesToTcp } from '../config/gateway-listeners.js';
 import type { Listener } from '../config/generated/proxy-config.js';
 import { CONNECTION, type DownstreamConnection, type WithConnection } from '../http/downstream.js';
-import type { HttpServers } from './http-servers.js';
+import { HEADERS_TIMEOUT_MS, type HttpServers } from './http-servers.js';
 import { acceptOnPort } from './outbound-listener.js';
 import { readServerName } from './sni.js';
 import { proxyTcp, type TcpProxyContext } from './tcp-proxy.js';
@@ -26,8 +26,8 @@ const CLIENT_HELLO_TIMEOUT_MS = 10_000;
  * `server_names`: a SIMPLE or MUTUAL listener terminates with its own certificate (then serves the
  * HTTP inside, or forwards the TCP stream inside by its tcpRoute), a PASSTHROUGH one forwards the
  * bytes, ClientHello included, untouched to its route's cluster; a name no listener has closes the
- * connection (Envoy resets it). A port without them serves its one plaintext listener: HTTP routed
- * by Host, or TCP.
+ * connection (Envoy resets it). A port without them serves its one plaintext listener: HTTP/1.1 or
+ * HTTP/2 with prior knowledge (h2c), told apart by the first bytes, routed by Host; or TCP.
  */
 export class GatewayListener {
   constructor(private readonly options: GatewayListenerOptions) {}
@@ -41,7 +41,10 @@ export class GatewayListener {
     const listener = config?.gateway.get(port);
     if (!config || !listener) return void socket.destroy();
     const { protocol, tcpRoute } = listener.config;
-    if (protocol !== 'tcp' && protocol !== 'tls') return this.options.http.serveHttp1(socket);
+    // HTTP, HTTP2 and GRPC servers take HTTP/1.1 and h2c alike, as Envoy's codec_type AUTO; a silent
+    // client is closed as HTTP/1.1 would close it for not sending its headers.
+    if (protocol !== 'tcp' && protocol !== 'tls')
+      return this.options.http.servePlaintext(socket, HEADERS_TIMEOUT_MS);
     if (!tcpRoute) return void socket.destroy();
     proxyTcp(socket, tcpRoute, this.options.tcp(config, conn));
   }

@@ -5,8 +5,13 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { createServer as createHttp2Server, type Http2Server, type ServerHttp2Session } from 'node:http2';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { DownstreamRequest, DownstreamResponse } from '../http/downstream.js';
+import { peekFirstBytes } from './peek.js';
+
+/** How long a downstream HTTP/1.1 client may take to send a request's headers. */
+export const HEADERS_TIMEOUT_MS = 30_000;
 
 export type HttpHandler = (req: DownstreamRequest, res: DownstreamResponse) => void;
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -27,7 +32,7 @@ export class HttpServers {
       {
         // Idle client connections are cheap and reconnects are not: keep them longer than clients do.
         keepAliveTimeout: 60_000,
-        headersTimeout: 30_000,
+        headersTimeout: HEADERS_TIMEOUT_MS,
         requestTimeout: 0,
         insecureHTTPParser: false,
         maxHeaderSize: 16 * 1024,
@@ -60,6 +65,20 @@ export class HttpServers {
   serveSniffed(socket: Duplex, firstBytes: Buffer): void {
     if (isHttp2Preface(firstBytes)) this.serveHttp2(socket);
     else this.serveHttp1(socket);
+  }
+
+  /**
+   * A plaintext connection on an HTTP port: waits for the client's first bytes, then serves HTTP/2
+   * with prior knowledge (h2c) or HTTP/1.1 by them, as Envoy's codec_type AUTO. Only for HTTP ports:
+   * HTTP clients speak first, a server-first protocol would wait for good. With `timeoutMs` above 0
+   * a client that sends nothing for that long is closed, as the HTTP/1.1 server's headers timeout
+   * would close it; with 0 it may wait for good.
+   */
+  servePlaintext(socket: Socket, timeoutMs: number): void {
+    peekFirstBytes(socket, timeoutMs, (first) => {
+      if (first === undefined) return void socket.destroy();
+      this.serveSniffed(socket, first);
+    });
   }
 
   /** Stops accepting requests on kept-alive connections and closes idle ones (drain). */

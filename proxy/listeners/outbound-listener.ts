@@ -4,7 +4,6 @@ import { CONNECTION, type DownstreamConnection, type WithConnection } from '../h
 import type { OriginalDestination, OriginalDestinationReader } from '../original-dst/original-dst.js';
 import type { HttpServers } from './http-servers.js';
 import { passthrough } from './passthrough.js';
-import { peekFirstBytes } from './peek.js';
 import { readServerName } from './sni.js';
 import { proxyTcp, type TcpProxyContext } from './tcp-proxy.js';
 
@@ -44,7 +43,7 @@ export class OutboundListener {
 
   private acceptExplicit(socket: Socket): void {
     attach(socket, undefined, undefined);
-    peekFirstBytes(socket, 0, (first) => this.options.http.serveSniffed(socket, first ?? Buffer.alloc(0)));
+    this.options.http.servePlaintext(socket, 0);
   }
 
   private acceptCaptured(socket: Socket, dst: OriginalDestination): void {
@@ -86,10 +85,7 @@ export class OutboundListener {
     conn: DownstreamConnection,
   ): void {
     const { protocol, tcpRoute } = listener.config;
-    if (protocol !== 'tcp' && protocol !== 'tls')
-      return peekFirstBytes(socket, 0, (first) =>
-        this.options.http.serveSniffed(socket, first ?? Buffer.alloc(0)),
-      );
+    if (protocol !== 'tcp' && protocol !== 'tls') return this.options.http.servePlaintext(socket, 0);
     if (!tcpRoute) return void socket.destroy();
     proxyTcp(socket, tcpRoute, this.options.tcp(config, conn));
   }

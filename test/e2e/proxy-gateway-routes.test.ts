@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
+import { connect as connectHttp2 } from 'node:http2';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import {
   echoThrough,
@@ -32,6 +34,186 @@ function get(
     req.end();
   });
 }
+
+/** One GET over HTTP/2 with prior knowledge (h2c: the connection opens with the preface, no Upgrade). */
+function h2cGet(
+  port: number,
+  authority: string,
+  path: string,
+): Promise<{ status: number; location: string | undefined; body: string }> {
+  return new Promise((resolve, reject) => {
+    const session = connectHttp2(`http://127.0.0.1:${port}`);
+    const fail = (err: Error): void => {
+      session.destroy();
+      reject(err);
+    };
+    session.on('error', fail);
+    const req = session.request({ ':path': path, ':authority': authority });
+    let status = 0;
+    let location: string | undefined;
+    let body = '';
+    req.on('response', (headers) => {
+      status = Number(headers[':status']);
+      location = headers.location;
+    });
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (body += c));
+    req.on('end', () => {
+      session.close();
+      resolve({ status, location, body });
+    });
+    req.on('error', fail);
+  });
+}
+
+/** Messages are plain UTF-8 strings: a hand-written gRPC service, no .proto files. */
+const text = {
+  requestSerialize: (s: string): Buffer => Buffer.from(s),
+  requestDeserialize: (b: Buffer): string => b.toString(),
+  responseSerialize: (s: string): Buffer => Buffer.from(s),
+  responseDeserialize: (b: Buffer): string => b.toString(),
+};
+const Greeter = {
+  /** "hello <name>", OK, with trailer metadata naming the server. */
+  say: { path: '/weft.test.Greeter/Say', requestStream: false, responseStream: false, ...text },
+  /** PERMISSION_DENIED, trailers-only. */
+  deny: { path: '/weft.test.Greeter/Deny', requestStream: false, responseStream: false, ...text },
+} satisfies grpc.ServiceDefinition;
+
+async function startGreeter(): Promise<{ port: number; server: grpc.Server }> {
+  const server = new grpc.Server();
+  server.addService(Greeter, {
+    say: (call: grpc.ServerUnaryCall<string, string>, done: grpc.sendUnaryData<string>) => {
+      const trailer = new grpc.Metadata();
+      trailer.set('x-served-by', 'greeter');
+      done(null, `hello ${call.request}`, trailer);
+    },
+    deny: (_call: grpc.ServerUnaryCall<string, string>, done: grpc.sendUnaryData<string>) =>
+      done({ code: grpc.status.PERMISSION_DENIED, details: 'not you' }),
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
+  return { port, server };
+}
+
+/** A unary call: the reply or the error, and the final status (trailers included). */
+function unary(
+  client: grpc.Client,
+  method: typeof Greeter.say,
+  request: string,
+): Promise<{ error: grpc.ServiceError | null; reply: string | undefined; status: grpc.StatusObject }> {
+  return new Promise((resolve) => {
+    let outcome: { error: grpc.ServiceError | null; reply: string | undefined } | undefined;
+    let status: grpc.StatusObject | undefined;
+    const settle = (): void => {
+      if (outcome && status) resolve({ ...outcome, status });
+    };
+    const call = client.makeUnaryRequest(
+      method.path,
+      method.requestSerialize,
+      method.responseDeserialize,
+      request,
+      new grpc.Metadata(),
+      { deadline: Date.now() + 10_000 },
+      (error, reply) => {
+        outcome = { error, reply };
+        settle();
+      },
+    );
+    call.on('status', (s: grpc.StatusObject) => {
+      status = s;
+      settle();
+    });
+  });
+}
+
+describe('weft-proxy gateway: HTTP/1.1 and HTTP/2 with prior knowledge (h2c) on one plaintext HTTP port (translated from resources)', () => {
+  let app: Upstream;
+  let greeter: { port: number; server: grpc.Server };
+  let gw: TestProxy;
+  let port: number;
+  let client: grpc.Client;
+
+  /** One Gateway HTTP server (Istio's usual port 80): web.example.com to an HTTP app, grpc.example.com to a gRPC one. */
+  function resources(): KubernetesObject[] {
+    const routeTo = (host: string, destination: string) => ({
+      hosts: [host],
+      gateways: ['web'],
+      http: [{ route: [{ destination: { host: destination } }] }],
+    });
+    return [
+      kube('Service', 'app', { selector: { app: 'app' }, ports: [{ name: 'http', port: 8080 }] }),
+      kube('Service', 'greeter', { selector: { app: 'greeter' }, ports: [{ name: 'grpc', port: 9090 }] }),
+      workload('app', 'http', app.port),
+      workload('greeter', 'grpc', greeter.port),
+      kube('Gateway', 'web', {
+        selector: { app: 'gw' },
+        servers: [
+          {
+            port: { number: 80, name: 'http', protocol: 'HTTP', targetPort: port },
+            hosts: ['web.example.com', 'grpc.example.com'],
+          },
+        ],
+      }),
+      kube('VirtualService', 'web', routeTo('web.example.com', 'app')),
+      kube('VirtualService', 'greeter', routeTo('grpc.example.com', 'greeter')),
+    ];
+  }
+
+  before(async () => {
+    app = await startUpstream('app');
+    greeter = await startGreeter();
+    port = await freePort();
+    gw = await startTestProxy(translateGateway(resources()));
+    await waitUntil('the gateway port to answer HTTP/1.1', async () => {
+      const res = await get(port, 'web.example.com', '/ready').catch((err: Error) => err);
+      return { done: !(res instanceof Error), state: res instanceof Error ? res.message : res };
+    });
+    client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+      'grpc.default_authority': 'grpc.example.com',
+    });
+  });
+
+  after(async () => {
+    client?.close();
+    await gw?.stop();
+    await app?.close();
+    greeter?.server.forceShutdown();
+  });
+
+  it('routes an h2c request by its :authority to the upstream, which answers it', async () => {
+    const before = app.received.length;
+    const res = await h2cGet(port, 'web.example.com', '/h2c?x=1');
+    assert.deepEqual([res.status, res.body], [200, 'hello from app\n']);
+    assert.equal(app.received.length, before + 1);
+    assert.equal(app.received.at(-1)!.url, '/h2c?x=1');
+  });
+
+  it('still routes HTTP/1.1 on the same port', async () => {
+    const res = await get(port, `web.example.com:${port}`, '/http1');
+    assert.deepEqual([res.status, res.body], [200, 'hello from app\n']);
+    assert.equal(app.received.at(-1)!.url, '/http1');
+  });
+
+  it('answers an h2c request for a host no VirtualService routes with 404, as HTTP/1.1', async () => {
+    const res = await h2cGet(port, 'nobody.example.com', '/');
+    assert.equal(res.status, 404);
+  });
+
+  it('carries gRPC over h2c through the gateway: the reply, trailer metadata and grpc-status', async () => {
+    const ok = await unary(client, Greeter.say, 'weft');
+    assert.equal(ok.error, null);
+    assert.equal(ok.reply, 'hello weft');
+    assert.equal(ok.status.code, grpc.status.OK);
+    assert.deepEqual(ok.status.metadata.get('x-served-by'), ['greeter']);
+    const denied = await unary(client, Greeter.deny, 'weft');
+    assert.equal(denied.error?.code, grpc.status.PERMISSION_DENIED);
+    assert.equal(denied.error?.details, 'not you');
+  });
+});
 
 describe('weft-proxy gateway: tls.httpsRedirect on an HTTP server (translated from Gateway and VirtualService resources)', () => {
   let app: Upstream;
@@ -81,13 +263,15 @@ describe('weft-proxy gateway: tls.httpsRedirect on an HTTP server (translated fr
     await app?.close();
   });
 
-  it('answers 301 to https://<host without port><path and query>, and contacts no upstream', async () => {
+  it('answers 301 to https://<host without port><path and query>, over HTTP/1.1 and h2c, and contacts no upstream', async () => {
     const before = app.received.length;
     const res = await get(port, `secure.example.com:${port}`, '/shop/cart?item=42&size=xl');
     assert.equal(res.status, 301);
     assert.equal(res.location, 'https://secure.example.com/shop/cart?item=42&size=xl');
     const bare = await get(port, 'secure.example.com', '/');
     assert.deepEqual([bare.status, bare.location], [301, 'https://secure.example.com/']);
+    const h2c = await h2cGet(port, 'secure.example.com', '/h2c?x=1');
+    assert.deepEqual([h2c.status, h2c.location], [301, 'https://secure.example.com/h2c?x=1']);
     assert.equal(app.received.length, before, 'the upstream counted no request');
   });
 
