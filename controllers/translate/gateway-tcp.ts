@@ -10,8 +10,9 @@ import { nameOf, namespaceOf } from './visibility.js';
  * VirtualService `tcp` routes on a gateway TCP server (TCP, MONGO, REDIS... ports: neither HTTP nor
  * TLS chosen by server name) or a server that terminates TLS on such a port, as Istio's
  * buildGatewayNetworkFiltersFromTCPRoutes: among the VirtualServices bound to the server's Gateway
- * that share a host with it (a host its `ns/host` entries admit their namespace to), oldest first,
- * the first `tcp` route that applies takes every connection, split by weight over its destinations.
+ * that share a host with it (a host its `ns/host` entries admit their namespace to), in Istio's
+ * order (virtualServicesForGateway: private to the gateway proxy's namespace, then exported to it,
+ * then public, oldest first within each), the first `tcp` route that applies takes every connection, split by weight over its destinations.
  * A route applies when it has no match, or a match whose `port` (the Gateway port number) and
  * `gateways` allow this server.
  *
@@ -39,7 +40,7 @@ export function gatewayTcpRoute(
     if (winner) {
       diagnostics.push({
         resource: `VirtualService ${nameOf(vs)}`,
-        message: `tcp[${index}] is not used on Gateway ${s.gateway} ${describeServer(s)}: ${winner.owner}, which is older, takes its connections (TCP carries no host to choose by, so a server has one route); give the routes different servers with match.port or match.gateways, or remove one`,
+        message: `tcp[${index}] is not used on Gateway ${s.gateway} ${describeServer(s)}: ${winner.owner} takes its connections, as it comes first (VirtualServices private to the gateway proxy's namespace, then those exported to it by name, then public ones, oldest first within each, as in Istio); TCP carries no host to choose by, so a server has one route: give the routes different servers with match.port or match.gateways, or remove one`,
       });
       continue;
     }

@@ -2,11 +2,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
+import type { VirtualService } from '../../crds/generated/types/virtualservice.js';
 import { compileConfig, validateProxyConfig } from '../../proxy/config/compile.js';
 import type { Listener, ProxyConfig } from '../../proxy/config/generated/proxy-config.js';
+import { compileRouteConfiguration } from '../../proxy/routing/route-table.js';
 import { snapshotFromObjects } from './snapshot-from-objects.js';
 import type { ProxyIdentity } from './snapshot.js';
 import { translate, type Translation } from './translate.js';
+import { virtualServicesForGateway } from './virtual-services.js';
+import { nameOf } from './visibility.js';
 
 const mesh = { trustDomain: 'cluster.local', rootNamespace: 'weft-system', mtlsMode: 'PERMISSIVE' as const };
 const gatewayProxy: ProxyIdentity = {
@@ -681,7 +685,7 @@ spec:
       {
         resource: 'VirtualService edge/mongo-too',
         message:
-          'tcp[0] is not used on Gateway edge/tcp server 0 (port 27017 mongo): VirtualService edge/mongo tcp[1], which is older, takes its connections (TCP carries no host to choose by, so a server has one route); give the routes different servers with match.port or match.gateways, or remove one',
+          "tcp[0] is not used on Gateway edge/tcp server 0 (port 27017 mongo): VirtualService edge/mongo tcp[1] takes its connections, as it comes first (VirtualServices private to the gateway proxy's namespace, then those exported to it by name, then public ones, oldest first within each, as in Istio); TCP carries no host to choose by, so a server has one route: give the routes different servers with match.port or match.gateways, or remove one",
       },
     ]);
   });
@@ -1005,11 +1009,12 @@ spec:
 
   it("binds only VirtualServices exported to the gateway proxy's namespace, not the Gateway's, and reports the others with the fix", () => {
     const t = translated(...MIXED);
+    // Istio's order: private to edge, exported to edge by name, then public (here all of one age).
     assert.deepEqual(boundNames(t), [
+      'edge/own:80',
+      'apps/named:80',
       'apps/default:80',
       'apps/everywhere:80',
-      'apps/named:80',
-      'edge/own:80',
     ]);
     assert.deepEqual(t.diagnostics, [
       {
@@ -1029,7 +1034,7 @@ spec:
   it('gives a gateway proxy in another namespace, selected by the same Gateway, the VirtualServices exported there', () => {
     const proxy: ProxyIdentity = { ...gatewayProxy, id: 'weft-ingressgateway.config', namespace: 'config' };
     const t = translate(snapshotFromObjects(objects(SERVICES, ...MIXED), mesh, 'edge'), proxy);
-    assert.deepEqual(boundNames(t), ['apps/default:80', 'apps/everywhere:80', 'config/beside:80']);
+    assert.deepEqual(boundNames(t), ['config/beside:80', 'apps/default:80', 'apps/everywhere:80']);
     assert.deepEqual(
       t.diagnostics.map((d) => d.resource),
       ['VirtualService apps/elsewhere', 'VirtualService apps/named', 'VirtualService edge/own'],
@@ -1098,5 +1103,121 @@ spec:
     );
     assert.match(t.diagnostics[0]!.message, /^spec\.exportTo \[\.\] exports it only to namespace prod,/);
     assert.match(t.diagnostics[1]!.message, /admits only VirtualServices of namespace prod/);
+  });
+});
+
+describe("translate: a gateway's VirtualServices in Istio's order (VirtualServicesForGateway)", () => {
+  /** A VirtualService `namespace/name` for `host`, bound to `gateway`, created at `created`, with `exportTo` (YAML flow list) if given. */
+  const vs = (
+    name: string,
+    namespace: string,
+    created: string,
+    exportTo?: string,
+    host = `${name}.example.com`,
+    gateway = 'config/web',
+    destination = 'app-a.edge.svc.cluster.local',
+  ): string => `
+---
+apiVersion: networking.weft.dev/v1
+kind: VirtualService
+metadata: { name: ${name}, namespace: ${namespace}, creationTimestamp: '${created}T00:00:00Z' }
+spec:
+  hosts: [${host}]
+  gateways: [${gateway}]${exportTo ? `\n  exportTo: ${exportTo}` : ''}
+  http: [{ route: [{ destination: { host: ${destination} } }] }]
+`;
+  const virtualServices = (...yamls: string[]): VirtualService[] =>
+    objects(...yamls).filter((o) => o.kind === 'VirtualService') as VirtualService[];
+
+  it("lists those private to the gateway proxy's namespace, then those exported to it by name, then public ones, oldest first within each", () => {
+    const all = virtualServices(
+      vs('public-old', 'apps', '2026-01-01'),
+      vs('public-star-in-edge', 'edge', '2026-01-02', "['*', .]"),
+      vs('public-default-in-edge', 'edge', '2026-01-03'),
+      vs('exported-new', 'apps', '2026-03-01', '[edge]'),
+      vs('exported-old', 'prod', '2026-02-01', '[., edge]'),
+      vs('private-new', 'edge', '2026-04-01', '[.]'),
+      vs('private-by-name', 'edge', '2026-03-15', '[edge]'),
+      vs('hidden', 'apps', '2026-01-01', '[.]'),
+      vs('elsewhere', 'edge', '2026-01-01', '[.]', 'elsewhere.example.com', 'config/other'),
+    );
+    assert.deepEqual(virtualServicesForGateway(all, gatewayProxy, 'config/web').map(nameOf), [
+      'edge/private-by-name',
+      'edge/private-new',
+      'prod/exported-old',
+      'apps/exported-new',
+      'apps/public-old',
+      'edge/public-star-in-edge',
+      'edge/public-default-in-edge',
+    ]);
+    // A proxy in prod: exported-old is private there, the one exported to edge is not visible.
+    const inProd: ProxyIdentity = { ...gatewayProxy, namespace: 'prod' };
+    assert.deepEqual(virtualServicesForGateway(all, inProd, 'config/web').map(nameOf), [
+      'prod/exported-old',
+      'apps/public-old',
+      'edge/public-star-in-edge',
+      'edge/public-default-in-edge',
+    ]);
+  });
+
+  const CONFIG_WEB = `
+apiVersion: networking.weft.dev/v1
+kind: Gateway
+metadata: { name: web, namespace: config, creationTimestamp: '2026-01-01T00:00:00Z' }
+spec:
+  selector: { app: weft-ingressgateway }
+  servers:
+    - port: { number: 80, name: http, protocol: HTTP }
+      hosts: ['*']
+`;
+
+  it("routes a host two VirtualServices claim by the newer one private to the gateway proxy's namespace, not the older public one", () => {
+    const t = translated(
+      CONFIG_WEB,
+      vs('shop', 'apps', '2026-01-01', undefined, 'shop.example.com'),
+      vs('shop-edge', 'edge', '2026-06-01', '[.]', 'shop.example.com', 'config/web', 'app-b'),
+    );
+    const table = compileRouteConfiguration(routeConfig(t, 'gateway|80')!);
+    const chosen = table.select({
+      authority: 'shop.example.com',
+      method: 'GET',
+      path: '/',
+      scheme: 'http',
+      headers: {},
+    });
+    assert.equal(chosen?.virtualHost, 'edge/shop-edge:80');
+    assert.deepEqual(
+      chosen?.route.config.clusters?.map((c) => c.cluster),
+      ['outbound|8080||app-b.edge.svc.cluster.local'],
+    );
+    assert.deepEqual(t.diagnostics, []);
+    assertProxyAccepts(t.config);
+  });
+
+  it("gives a TCP server to the newer VirtualService private to the gateway proxy's namespace, and reports the older public one", () => {
+    const t = translated(
+      tcpGateway(MONGO_SERVER, MONGO_ROUTES),
+      `
+apiVersion: networking.weft.dev/v1
+kind: VirtualService
+metadata: { name: mongo-edge, creationTimestamp: '2026-02-01T00:00:00Z' }
+spec:
+  hosts: ['*']
+  gateways: [tcp]
+  exportTo: [.]
+  tcp: [{ route: [{ destination: { host: mongo-canary } }] }]
+`,
+    );
+    assert.deepEqual(gatewayListenersOf(t)[0]?.tcpRoute, {
+      clusters: [{ cluster: MONGO_CANARY, weight: 100 }],
+    });
+    assert.deepEqual(
+      t.diagnostics.map((d) => d.resource),
+      ['VirtualService edge/mongo'],
+    );
+    assert.match(
+      t.diagnostics[0]!.message,
+      /^tcp\[1\] is not used .*VirtualService edge\/mongo-edge tcp\[0\] takes/,
+    );
   });
 });

@@ -21,7 +21,12 @@ import { gatewayTcpRoute } from './gateway-tcp.js';
 import { intersectHosts } from './hosts.js';
 import { httpRoute, l4MatchApplies, weightedClusters, type RouteContext } from './routes.js';
 import type { MeshSnapshot, ProxyIdentity } from './snapshot.js';
-import { boundVirtualServices, exportedToProxy, namesGateway, type Diagnostic } from './virtual-services.js';
+import {
+  exportedToProxy,
+  namesGateway,
+  virtualServicesForGateway,
+  type Diagnostic,
+} from './virtual-services.js';
 import { byAge, nameOf, namespaceOf, selects } from './visibility.js';
 
 /**
@@ -43,7 +48,9 @@ import { byAge, nameOf, namespaceOf, selects } from './visibility.js';
  *
  * A Gateway without selector (or with an empty one) applies to every gateway proxy, as Istio's
  * mergeGateways. A VirtualService binds only if its exportTo reaches the gateway proxy's namespace
- * (not the Gateway's), as Istio's VirtualServicesForGateway. A server host `ns/host` (`./host`: the
+ * (not the Gateway's), as Istio's VirtualServicesForGateway, and in its order: private to that
+ * namespace, then exported to it by name, then public, oldest first within each; the first to claim
+ * a host, SNI host or TCP server keeps it (virtual-services.ts). A server host `ns/host` (`./host`: the
  * Gateway's namespace) further binds only the VirtualServices of that namespace, as Istio's
  * host.NamesForNamespace; a bare host, or one under namespace `*`, binds any. Both must allow it.
  *
@@ -56,7 +63,7 @@ import { byAge, nameOf, namespaceOf, selects } from './visibility.js';
 interface GatewayContext {
   readonly proxy: ProxyIdentity;
   readonly lookupService: RouteContext['lookupService'];
-  /** VirtualServices bound to a Gateway (`namespace/name`) and visible to the proxy, oldest first. */
+  /** VirtualServices bound to a Gateway (`namespace/name`) and visible to the proxy, in Istio's order. */
   readonly bound: (gateway: string) => readonly VirtualService[];
   readonly diagnostics: Diagnostic[];
 }
@@ -80,7 +87,7 @@ export function gatewayListeners(
   const bound = (gateway: string): VirtualService[] => {
     let found = boundTo.get(gateway);
     if (!found)
-      boundTo.set(gateway, (found = boundVirtualServices(snapshot.virtualServices, proxy, gateway)));
+      boundTo.set(gateway, (found = virtualServicesForGateway(snapshot.virtualServices, proxy, gateway)));
     return found;
   };
   const g: GatewayContext = { proxy, lookupService, bound, diagnostics };
@@ -324,7 +331,7 @@ function terminatingServer(s: GatewayServer, g: GatewayContext, built: Built): v
 
 /**
  * A PASSTHROUGH server: a listener per `tls` route of the VirtualServices bound to its Gateway
- * (oldest first, routes in order), for the route's SNI hosts within the server's that no earlier
+ * (in Istio's order, routes in order), for the route's SNI hosts within the server's that no earlier
  * server or route holds; the encrypted bytes go to the route's destinations.
  */
 function passthroughServer(

@@ -22,17 +22,57 @@ export function namesGateway(vs: VirtualService, gateway: string): boolean {
 export const exportedToProxy = (vs: VirtualService, proxy: ProxyIdentity): boolean =>
   exportedTo(vs.spec?.exportTo, namespaceOf(vs), proxy.namespace);
 
-/**
- * VirtualServices bound to `gateway` (`mesh` or `namespace/name`) and visible to the proxy, oldest
- * first. As Istio's PushContext.VirtualServicesForGateway, exportTo is read against the namespace of
- * the proxy (the gateway workload), not of the Gateway resource. Pure.
- */
+/** VirtualServices bound to `gateway` (`mesh` or `namespace/name`) and visible to the proxy, oldest first. Pure. */
 export function boundVirtualServices(
   all: readonly VirtualService[],
   proxy: ProxyIdentity,
   gateway: string,
 ): VirtualService[] {
   return all.filter((vs) => namesGateway(vs, gateway) && exportedToProxy(vs, proxy)).sort(byAge);
+}
+
+/** Istio's classes of a gateway's VirtualServices, in the order it lists them (see gatewayExportClass). */
+const PRIVATE = 0;
+const EXPORTED = 1;
+const PUBLIC = 2;
+
+/**
+ * Where a VirtualService visible in the gateway proxy's namespace stands among a gateway's, as
+ * Istio's PushContext.initVirtualServices files it (pilot/pkg/model/push_context.go): private to the
+ * namespace (`privateByNamespaceAndGateway`: a VirtualService of that namespace whose exportTo has
+ * `.` or the namespace's own name), exported to it by name (`exportedToNamespaceByGateway`), or
+ * public (`publicByGateway`: exportTo `*`, which outweighs the rest, or none: Istio's default, and
+ * Weft has no `defaultVirtualServiceExportTo`). Pure.
+ */
+export function gatewayExportClass(vs: VirtualService, proxyNamespace: string): number {
+  const exportTo = vs.spec?.exportTo ?? [];
+  if (exportTo.length === 0 || exportTo.includes('*')) return PUBLIC;
+  const own = namespaceOf(vs);
+  if (own === proxyNamespace && exportTo.some((e) => e === '.' || e === own)) return PRIVATE;
+  return EXPORTED;
+}
+
+/**
+ * VirtualServices bound to Gateway `gateway` (`namespace/name`) and exported to the gateway proxy's
+ * namespace, in the order Istio's PushContext.VirtualServicesForGateway(proxy namespace, gateway)
+ * returns them (pilot/pkg/model/push_context.go): those private to the proxy's namespace, then those
+ * exported to it by name, then public ones; each class oldest first, as initVirtualServices files them
+ * in creation order (sortConfigByCreationTime; on equal timestamps Istio compares name, then
+ * namespace, where Weft's byAge compares namespace/name). Istio puts public VirtualServices of the
+ * proxy's namespace first only for those made from Kubernetes Gateway API routes, which Weft has
+ * not. This order decides between VirtualServices that claim the same host, SNI host or TCP server
+ * on a gateway: the earlier one's virtual host keeps the host (Weft does not merge their routes, as
+ * Istio does), its tls route the SNI host, its tcp route the server. Pure.
+ */
+export function virtualServicesForGateway(
+  all: readonly VirtualService[],
+  proxy: ProxyIdentity,
+  gateway: string,
+): VirtualService[] {
+  const classOf = (vs: VirtualService): number => gatewayExportClass(vs, proxy.namespace);
+  return all
+    .filter((vs) => namesGateway(vs, gateway) && exportedToProxy(vs, proxy))
+    .sort((a, b) => classOf(a) - classOf(b) || byAge(a, b));
 }
 
 /**
