@@ -12,7 +12,6 @@ import { after, before, describe, it } from 'node:test';
 import type { AuthorizationPolicies, ProxyConfig } from '../../proxy/config/generated/proxy-config.js';
 import {
   inboundConfig,
-  NO_POLICIES,
   outboundConfig,
   route,
   scrape,
@@ -21,6 +20,8 @@ import {
   SERVICE_PORT,
   startTestProxy,
   startUpstream,
+  TCP_SERVICE_PORT,
+  tcpInboundConfig,
   TestMeshPki,
   type TestProxy,
   type Upstream,
@@ -32,35 +33,11 @@ const CLIENT_ID = 'spiffe://cluster.local/ns/default/sa/client';
 const SVC_ID = 'spiffe://cluster.local/ns/default/sa/svc';
 const OTHER_ID = 'spiffe://cluster.local/ns/default/sa/other';
 const SVC_CLUSTER = `outbound|${SERVICE_PORT}||${SERVICE}`;
-const TCP_PORT = 9000;
-const TCP_CLUSTER = `inbound|${TCP_PORT}||`;
 
-type MtlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
 type Identity = ReturnType<TestMeshPki['workload']>;
 
 /** The sidecar of `svc`: one inbound HTTP listener on 9080 routing everything to the local app. */
 const serverSidecar = inboundConfig;
-
-/** The sidecar of `svc` for a TCP workload: one inbound TCP listener on 9000 to the local app. */
-function tcpServerSidecar(appPort: number, mode: MtlsMode): ProxyConfig {
-  return {
-    version: 'weft.proxy/v1',
-    node: { id: 'db.default', role: 'sidecar', namespace: 'default', workload: 'db', labels: { app: 'db' } },
-    listeners: [
-      {
-        name: `inbound|${TCP_PORT}`,
-        direction: 'inbound',
-        port: TCP_PORT,
-        protocol: 'tcp',
-        tcpRoute: { clusters: [{ cluster: TCP_CLUSTER, weight: 100 }] },
-      },
-    ],
-    routes: [],
-    clusters: [{ name: TCP_CLUSTER, type: 'static', protocol: 'tcp' }],
-    endpoints: [{ cluster: TCP_CLUSTER, endpoints: [{ address: '127.0.0.1', port: appPort }] }],
-    security: { mtls: { mode }, authorization: NO_POLICIES },
-  };
-}
 
 /** The sidecar of `client`: svc's cluster is mesh mTLS to B's inbound port, expecting `expectedIdentity`. */
 function clientSidecar(serverInboundPort: number, expectedIdentity: string): ProxyConfig {
@@ -506,7 +483,7 @@ describe('weft-proxy security: client → proxy A → mesh mTLS → proxy B → 
             db.close(() => r());
           }),
       );
-      b = await proxy(tcpServerSidecar((db.address() as AddressInfo).port, 'PERMISSIVE'), svcIdentity);
+      b = await proxy(tcpInboundConfig((db.address() as AddressInfo).port, 'PERMISSIVE'), svcIdentity);
     });
 
     /** Reads from a socket until `expected` bytes have arrived. */
@@ -555,7 +532,7 @@ describe('weft-proxy security: client → proxy A → mesh mTLS → proxy B → 
         cert: readFileSync(clientIdentity.certChain),
         key: readFileSync(clientIdentity.key),
         ca: readFileSync(clientIdentity.root),
-        servername: `outbound_.${TCP_PORT}_._.db.default.svc.cluster.local`,
+        servername: `outbound_.${TCP_SERVICE_PORT}_._.db.default.svc.cluster.local`,
         ALPNProtocols: ['weft-tcp'],
         checkServerIdentity: () => undefined,
       });

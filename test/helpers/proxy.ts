@@ -200,6 +200,31 @@ export function inboundConfig(
   };
 }
 
+/** The port of `db`, the TCP workload of the tests. */
+export const TCP_SERVICE_PORT = 9000;
+
+/** The sidecar of `db`, a TCP workload: one inbound TCP listener on 9000 to the local app on `appPort`. */
+export function tcpInboundConfig(appPort: number, mode: 'STRICT' | 'PERMISSIVE' | 'DISABLE'): ProxyConfig {
+  const cluster = `inbound|${TCP_SERVICE_PORT}||`;
+  return {
+    version: 'weft.proxy/v1',
+    node: { id: 'db.default', role: 'sidecar', namespace: 'default', workload: 'db', labels: { app: 'db' } },
+    listeners: [
+      {
+        name: `inbound|${TCP_SERVICE_PORT}`,
+        direction: 'inbound',
+        port: TCP_SERVICE_PORT,
+        protocol: 'tcp',
+        tcpRoute: { clusters: [{ cluster, weight: 100 }] },
+      },
+    ],
+    routes: [],
+    clusters: [{ name: cluster, type: 'static', protocol: 'tcp' }],
+    endpoints: [{ cluster, endpoints: [{ address: '127.0.0.1', port: appPort }] }],
+    security: { mtls: { mode }, authorization: NO_POLICIES },
+  };
+}
+
 /**
  * A sidecar configuration with one outbound HTTP listener on 9080 whose only virtual host is
  * `svc`, routing with `routes`, to `clusters` (each `{ name, endpoints, ...settings }`).
