@@ -26,6 +26,13 @@ import type { DownstreamConnection } from './http/downstream.js';
 import type { UpstreamCluster } from './upstream/cluster.js';
 import type { UpstreamHost } from './upstream/host.js';
 
+/**
+ * Traffic listeners accept connections that close on the client's FIN (net's default) until a
+ * protocol that honours half-close takes them over (the TCP relay, HTTP/1.1): a FIN while the first
+ * bytes are read, during a TLS handshake or on HTTP/2 still closes the connection.
+ */
+const ACCEPTED = { allowHalfOpen: false } as const;
+
 export interface ProxyPorts {
   outbound: number;
   inbound: number;
@@ -166,12 +173,12 @@ export class WeftProxy implements ConfigSink {
     );
     this.boundPorts.metrics = await this.listen(metricsServer(this.registry), bindAddress, ports.metrics);
     this.boundPorts.outbound = await this.listen(
-      createServer((s) => this.outbound.accept(s)),
+      createServer(ACCEPTED, (s) => this.outbound.accept(s)),
       bindAddress,
       ports.outbound,
     );
     this.boundPorts.inbound = await this.listen(
-      createServer((s) => this.inbound.accept(s)),
+      createServer(ACCEPTED, (s) => this.inbound.accept(s)),
       bindAddress,
       ports.inbound,
     );
@@ -300,7 +307,7 @@ export class WeftProxy implements ConfigSink {
     }
     for (const port of wanted) {
       if (this.ownPorts.has(port)) continue;
-      const server = createServer((s) => this.gateway.accept(s, port));
+      const server = createServer(ACCEPTED, (s) => this.gateway.accept(s, port));
       server.on('error', (err) => this.options.log.error({ err, port }, 'cannot bind a gateway listener'));
       server.listen(port, this.options.bindAddress);
       this.ownPorts.set(port, server);

@@ -2,6 +2,7 @@ import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { UpstreamCluster } from '../upstream/cluster.js';
 import type { UpstreamHost } from '../upstream/host.js';
+import { splice } from '../listeners/splice.js';
 import type { DownstreamRequest, DownstreamResponse } from './downstream.js';
 import type { ExchangeResult } from './exchange.js';
 import type { HeaderMap } from './headers.js';
@@ -12,8 +13,9 @@ import { ResponseFlag } from './outcome.js';
  * run them: the request goes through the same filter chain as any other (authorization, route,
  * rewrites), then, instead of an exchange, the proxy opens one raw connection to the chosen host
  * (mesh mTLS with ALPN http/1.1 between proxies), writes the request head and relays bytes both ways
- * until either side closes. The upstream's status line (101, or a refusal) is read for telemetry
- * and relayed as it is.
+ * until both sides have closed, passing a FIN from either on to the other (splice), as HAProxy's
+ * tunnel mode does. The upstream's status line (101, or a refusal) is read for telemetry and
+ * relayed as it is.
  */
 
 /** Marks a request that arrived as an upgrade: the raw socket and any bytes read past its head. */
@@ -115,29 +117,12 @@ function relay(
   result: ExchangeResult,
   closed: () => void,
 ): void {
-  const client = downstream.socket;
   upstream.write(upgradeRequestHead(args.method, args.path, args.headers, args.upgrade));
   if (downstream.head.length) upstream.write(downstream.head);
   upstream.once('data', (first: Buffer) => (result.status = statusOf(first)));
   upstream.on('data', (chunk: Buffer) => (result.responseBytes += chunk.length));
-  upstream.pipe(client);
-  client.pipe(upstream);
-  let open = 2;
-  const onClose = (): void => {
-    if (--open > 0) return;
-    closed();
-  };
-  // Either side ending or failing ends the other: a tunnel has no meaning half open for long.
-  upstream.once('close', () => {
-    client.destroy();
-    onClose();
-  });
-  client.once('close', () => {
-    upstream.destroy();
-    onClose();
-  });
-  upstream.on('error', () => undefined);
-  client.on('error', () => undefined);
+  // Once upgraded, the tunnel carries bytes as the TCP proxy does, half-close included.
+  splice(upstream, downstream.socket, closed);
 }
 
 export const isUpgrade = (req: DownstreamRequest): UpgradeRequest | undefined =>

@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import type { OriginalDestination } from '../original-dst/original-dst.js';
-import { splice } from './tcp-proxy.js';
+import { holdForSplice, splice } from './splice.js';
 
 /**
  * A captured connection to a destination the mesh does not know (no listener for its address or
@@ -10,7 +10,7 @@ import { splice } from './tcp-proxy.js';
  * as the proxy's user.
  */
 export function passthrough(downstream: Socket, dst: OriginalDestination): void {
-  downstream.pause();
+  holdForSplice(downstream);
   const upstream = connect({ host: dst.address, port: dst.port });
   upstream.setNoDelay(true);
   const refused = (): void => void downstream.destroy();

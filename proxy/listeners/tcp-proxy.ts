@@ -7,6 +7,7 @@ import type { TcpLabels } from '../telemetry/metrics.js';
 import type { ProxyMetrics } from '../telemetry/metrics.js';
 import type { UpstreamCluster } from '../upstream/cluster.js';
 import type { UpstreamHost } from '../upstream/host.js';
+import { holdForSplice, splice } from './splice.js';
 
 export interface TcpProxyContext {
   readonly config: CompiledConfig;
@@ -21,8 +22,9 @@ export interface TcpProxyContext {
 
 /**
  * TCP passthrough: picks a cluster by weight and a host by the cluster's load balancer, connects
- * (mesh mTLS when the cluster says so, through the same connector as HTTP), and pipes both ways.
- * No byte is inspected, so server-first protocols (MySQL, SMTP) work unchanged.
+ * (mesh mTLS when the cluster says so, through the same connector as HTTP), and pipes both ways,
+ * half-close included (splice). No byte is inspected, so server-first protocols (MySQL, SMTP) work
+ * unchanged.
  */
 export function proxyTcp(downstream: Duplex, route: TcpRoute, ctx: TcpProxyContext): void {
   const cluster = pickCluster(route, ctx.config);
@@ -32,7 +34,7 @@ export function proxyTcp(downstream: Duplex, route: TcpRoute, ctx: TcpProxyConte
     downstream.destroy();
     return;
   }
-  downstream.pause();
+  holdForSplice(downstream);
   cluster.inflight += 1;
   host.activeRequests += 1;
   const connect = cluster.rawConnector(host);
@@ -74,23 +76,6 @@ function pickCluster(route: TcpRoute, config: CompiledConfig): UpstreamCluster |
     if (r < 0) return config.clusters.get(c.cluster);
   }
   return route.clusters[0] && config.clusters.get(route.clusters[0].cluster);
-}
-
-/** Pipes a ↔ b; when either side ends or fails, both are closed and `closed` runs once. */
-export function splice(a: Duplex, b: Duplex, closed: () => void): void {
-  let done = false;
-  const close = (): void => {
-    if (done) return;
-    done = true;
-    a.destroy();
-    b.destroy();
-    closed();
-  };
-  a.on('error', close).on('close', close);
-  b.on('error', close).on('close', close);
-  a.pipe(b);
-  b.pipe(a);
-  a.resume();
 }
 
 function bytesWritten(s: Duplex): number {

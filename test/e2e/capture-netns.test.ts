@@ -377,6 +377,15 @@ describe('transparent capture in network namespaces: weft-init rules, original d
     });
   });
 
+  it('a TCP client that half-closes right after its message still gets the echo, and the connection then closes', (t) => {
+    if (skip) return t.skip(skip);
+    // The FIN crosses both sidecars and the mTLS between them to the app, whose echo and FIN come back.
+    const outcome = outcomeOf(
+      net!.exec(client, [...TSX, APP, 'tcp-half-close', SERVER_IP, String(TCP_PORT), 'sent, then FIN']),
+    );
+    assert.deepEqual(outcome, { body: 'sent, then FIN' });
+  });
+
   it('an excluded port bypasses both proxies', (t) => {
     if (skip) return t.skip(skip);
     const seen = seenBy(get(client, `http://${SERVER_IP}:${EXCLUDED_PORT}/direct`));

@@ -12,11 +12,13 @@ import { parseArgs } from 'node:util';
 /**
  * An unmodified application for the capture test: it knows nothing of the mesh, and runs in a
  * "pod" (network namespace) as its own process. `serve` answers HTTP with what it saw of the
- * request and echoes TCP; `get` and `tcp` are clients that print one JSON line of outcome.
+ * request and echoes TCP; `get`, `tcp` and `tcp-half-close` are clients that print one JSON line
+ * of outcome.
  *
  *   serve --http 8080 --http 9090 --echo 9000 [--https 9443 --cert F --key F]
  *   get URL [--servername NAME] [--host HOST]
  *   tcp HOST PORT MESSAGE
+ *   tcp-half-close HOST PORT MESSAGE
  */
 
 /** What the server saw of a request: the proof of which path it took. */
@@ -129,15 +131,34 @@ function tcp(args: string[]): Promise<Outcome> {
   });
 }
 
+/**
+ * Sends MESSAGE and shuts down its write side at once (FIN, still reading), as `nc -N` does, then
+ * reads until the connection closes: the echo comes back only if the way back outlived the FIN.
+ */
+function tcpHalfClose(args: string[]): Promise<Outcome> {
+  const [host = '', port = '0', message = ''] = args;
+  return new Promise((resolve) => {
+    const socket = connect({ host, port: Number(port), allowHalfOpen: true });
+    let body = '';
+    socket.setTimeout(10_000, () => socket.destroy(new Error('timeout')));
+    socket.setEncoding('utf8').on('data', (c: string) => (body += c));
+    socket.on('connect', () => socket.end(message));
+    socket.on('error', (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? err.message }));
+    socket.on('close', () => resolve({ body }));
+  });
+}
+
+const CLIENTS: Record<string, (args: string[]) => Promise<Outcome>> = {
+  get,
+  tcp,
+  'tcp-half-close': tcpHalfClose,
+};
+
 async function main(): Promise<void> {
-  const [command, ...rest] = process.argv.slice(2);
+  const [command = '', ...rest] = process.argv.slice(2);
   if (command === 'serve') return serve(rest);
-  const outcome =
-    command === 'get'
-      ? await get(rest)
-      : command === 'tcp'
-        ? await tcp(rest)
-        : { error: `unknown command ${command}` };
+  const client = CLIENTS[command];
+  const outcome = client ? await client(rest) : { error: `unknown command ${command}` };
   console.log(JSON.stringify(outcome));
 }
 
