@@ -40,6 +40,12 @@ export class HttpServers {
       handler as unknown as (req: IncomingMessage, res: ServerResponse) => void,
     );
     this.http1.on('clientError', onClientError);
+    // A client may send its last request, then shut down its write side (FIN) and wait for the
+    // answer: HAProxy answers it, and so does Node's server with httpAllowHalfOpen (missing from its
+    // typings): the FIN makes the pending response the last one, whose end closes the connection,
+    // and closes an idle connection at once. A FIN inside a request (headers or body incomplete) is
+    // still a parse error, llhttp's invalid EOF state: clientError, and the request is aborted.
+    (this.http1 as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     // Without a listener Node would answer an upgrade request as a plain one; with it, the request
     // is tunnelled (WebSocket). HTTP/2 has no Upgrade.
     if (upgrade) this.http1.on('upgrade', upgrade);
@@ -53,6 +59,9 @@ export class HttpServers {
 
   /** Serves an HTTP/1.1 connection. */
   serveHttp1(socket: Duplex): void {
+    // Node's own HTTP server accepts its sockets half-open and leaves a FIN to the parser (above);
+    // the proxy's listeners accept theirs closing on one until a protocol that honours it takes them.
+    socket.allowHalfOpen = true;
     this.http1.emit('connection', socket);
   }
 

@@ -13,17 +13,26 @@ import {
   type TestProxy,
   type Upstream,
 } from '../helpers/proxy.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const HOST = `Host: svc:${SERVICE_PORT}\r\n`;
 
 /**
- * An upstream that records each request when its headers arrive (not only when its body ends), and
- * every connection, so a request that reaches it only partly still shows.
+ * An upstream that records each request when its headers arrive (not only when its body ends), how
+ * much of its body came, whether it was aborted before its end, and every connection, so a request
+ * that reaches it only partly still shows.
  */
 interface WatchedUpstream {
   readonly port: number;
   readonly connections: number;
-  readonly requests: { method: string; url: string; headers: IncomingHttpHeaders; body?: string }[];
+  readonly requests: {
+    method: string;
+    url: string;
+    headers: IncomingHttpHeaders;
+    bodyBytes: number;
+    body?: string;
+    aborted?: boolean;
+  }[];
   close(): Promise<void>;
 }
 
@@ -35,11 +44,18 @@ async function startWatchedUpstream(): Promise<WatchedUpstream> {
       method: req.method ?? '',
       url: req.url ?? '',
       headers: req.headers,
+      bodyBytes: 0,
     };
     requests.push(seen);
     let body = '';
     req.setEncoding('utf8');
-    req.on('data', (c: string) => (body += c));
+    req.on('data', (c: string) => {
+      body += c;
+      seen.bodyBytes += Buffer.byteLength(c);
+    });
+    req.on('close', () => {
+      if (!req.complete) seen.aborted = true;
+    });
     req.on('end', () => {
       seen.body = body;
       res.end(`watched ${req.method} ${req.url}`);
@@ -101,6 +117,11 @@ class RawConnection {
 
   write(bytes: string): void {
     this.socket.write(bytes, 'latin1');
+  }
+
+  /** Shuts down the write side (FIN), still reading: shutdown(SHUT_WR). */
+  end(): void {
+    this.socket.end();
   }
 
   /** Everything received until the peer closed the connection. */
@@ -293,6 +314,29 @@ describe('weft-proxy HTTP/1.1 parsing: smuggling and malformed requests are refu
     );
   });
 
+  it("a request body cut short by the client's FIN is never completed upstream: its request is aborted", async () => {
+    const conn = await RawConnection.open(proxy.outbound);
+    conn.write(`POST /cut-short HTTP/1.1\r\n${HOST}Content-Length: 100\r\n\r\n${'x'.repeat(10)}`);
+    // The FIN comes once the upstream has the head and the 10 bytes: it must cut that request short.
+    await waitUntil('the upstream to receive the head and the first 10 bytes of the body', () => {
+      const seen = upstream.requests.find((r) => r.url === '/cut-short');
+      return { done: seen?.bodyBytes === 10, state: seen };
+    });
+    conn.end();
+    const received = await conn.untilClosed();
+    assert.match(received, /^HTTP\/1\.1 400 /, `got ${JSON.stringify(received)}`);
+    await waitUntil('the upstream request to be aborted', () => {
+      const seen = upstream.requests.find((r) => r.url === '/cut-short');
+      return { done: seen?.aborted === true, state: seen };
+    });
+    const seen = upstream.requests.filter((r) => r.url === '/cut-short');
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0]!.body, undefined, 'the body never ended at the upstream');
+    assert.equal(seen[0]!.bodyBytes, 10);
+    const next = await send(proxy.outbound, '/after-cut-short');
+    assert.equal(next.status, 200, 'the proxy still serves');
+  });
+
   it('refuses a transfer coding it cannot forward (gzip, chunked) with 501 rather than dropping it', async () => {
     const requestsBefore = upstream.requests.length;
     const conn = await RawConnection.open(proxy.outbound);
@@ -395,6 +439,36 @@ describe('weft-proxy HTTP/1.1 connections, trace headers and route actions', () 
       assert.deepEqual(
         upstream.received.slice(before).map((r) => r.url),
         ['/keep/0', '/keep/1', '/keep/2', '/keep/3', '/keep/4'],
+      );
+    });
+
+    it('answers a request whose client half-closes right after it (FIN), then closes the connection', async () => {
+      const before = upstream.received.length;
+      const conn = await RawConnection.open(proxy.outbound);
+      conn.write(`GET /then-fin HTTP/1.1\r\n${HOST}\r\n`);
+      conn.end();
+      const received = await conn.untilClosed();
+      const parsed = parseResponse(received);
+      assert.ok(parsed, `a whole response before the close, got ${JSON.stringify(received)}`);
+      assert.equal(parsed.response.status, 200);
+      assert.equal(parsed.response.body, 'hello from svc\n');
+      assert.equal(parsed.length, received.length, 'nothing after the response');
+      assert.deepEqual(
+        upstream.received.slice(before).map((r) => r.url),
+        ['/then-fin'],
+      );
+    });
+
+    it('answers every pipelined request sent before a FIN, in order, then closes the connection', async () => {
+      const conn = await RawConnection.open(proxy.outbound);
+      conn.write(`GET /pipelined/1 HTTP/1.1\r\n${HOST}\r\nGET /pipelined/2 HTTP/1.1\r\n${HOST}\r\n`);
+      conn.end();
+      const statuses = [(await conn.readResponse()).status, (await conn.readResponse()).status];
+      assert.deepEqual(statuses, [200, 200]);
+      assert.equal(await conn.untilClosed(), '', 'closed after the last response, nothing more');
+      assert.deepEqual(
+        upstream.received.slice(-2).map((r) => r.url),
+        ['/pipelined/1', '/pipelined/2'],
       );
     });
 
