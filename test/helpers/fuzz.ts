@@ -152,11 +152,7 @@ const u32 = (n: number): Buffer => {
 };
 
 /** A request's HPACK block: :method, :scheme and :path from the static table, :authority as a literal. */
-function requestHeaderBlock(
-  authority: string,
-  method: 'GET' | 'POST' = 'GET',
-  scheme = 'http',
-): Buffer {
+function requestHeaderBlock(authority: string, method: 'GET' | 'POST' = 'GET', scheme = 'http'): Buffer {
   const value = Buffer.from(authority, 'latin1');
   // 0x82 GET, 0x83 POST, 0x86 http, 0x87 https, 0x84 path "/"; 0x01: literal without indexing, name 1.
   return Buffer.concat([
