@@ -119,6 +119,7 @@ function connectionPool(pool: ConnectionPoolSettings, upgrade: boolean): Connect
     maxRequestsPerConnection: pool.http?.maxRequestsPerConnection,
     maxRetries: pool.http?.maxRetries,
     idleTimeoutMs: parseDuration(pool.http?.idleTimeout),
+    tcpIdleTimeoutMs: parseDuration(pool.tcp?.idleTimeout),
     http2Upgrade: upgrade || undefined,
   });
 }

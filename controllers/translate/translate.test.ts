@@ -274,3 +274,27 @@ describe("translate: h2UpgradePolicy (Istio's HTTP/1.1 → HTTP/2 upgrade)", () 
     for (const c of others) assert.equal(c.connectionPool?.http2Upgrade, undefined, c.name);
   });
 });
+
+describe('translate: DestinationRule connection pool timeouts', () => {
+  it('carries tcp.idleTimeout (0s included: never) beside the HTTP idle timeout', () => {
+    const pool = (tcpIdle: string) =>
+      ({
+        apiVersion: 'networking.weft.dev/v1',
+        kind: 'DestinationRule',
+        metadata: { name: 'reviews', namespace: 'bookinfo' },
+        spec: {
+          host: 'reviews',
+          trafficPolicy: { connectionPool: { tcp: { idleTimeout: tcpIdle }, http: { idleTimeout: '30s' } } },
+        },
+      }) as KubernetesObject;
+    const limits = (tcpIdle: string) =>
+      translate(
+        snapshotFromObjects([...load(BOOKINFO), pool(tcpIdle)], mesh, 'bookinfo'),
+        productpage,
+      ).config.clusters.find((c) => c.name === 'outbound|9080||reviews.bookinfo.svc.cluster.local')
+        ?.connectionPool;
+    assert.equal(limits('90s')?.tcpIdleTimeoutMs, 90_000);
+    assert.equal(limits('90s')?.idleTimeoutMs, 30_000);
+    assert.equal(limits('0s')?.tcpIdleTimeoutMs, 0);
+  });
+});

@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import type { OriginalDestination } from '../original-dst/original-dst.js';
+import { DEFAULT_TCP_IDLE_TIMEOUT_MS } from '../upstream/cluster.js';
 import { holdForSplice, splice } from './splice.js';
 
 /**
@@ -19,6 +20,6 @@ export function passthrough(downstream: Socket, dst: OriginalDestination): void 
   downstream.once('close', () => upstream.destroy());
   upstream.once('connect', () => {
     upstream.removeListener('error', refused);
-    splice(downstream, upstream, () => undefined);
+    splice(downstream, upstream, () => undefined, DEFAULT_TCP_IDLE_TIMEOUT_MS);
   });
 }

@@ -33,7 +33,10 @@ const closeOf = (s: Socket): Promise<void> => new Promise((r) => s.once('close',
  * comes from a server that is not half-open (net's default, like the proxy's listeners), and is
  * held while the upstream connects. `closed` counts the calls of splice's callback.
  */
-async function through(app: (s: Socket) => void): Promise<{ client: Socket; closed: Promise<number> }> {
+async function through(
+  app: (s: Socket) => void,
+  idleTimeoutMs = 0,
+): Promise<{ client: Socket; closed: Promise<number> }> {
   const appPort = await listen(app, true);
   let calls = 0;
   let closedOnce: () => void = () => undefined;
@@ -43,11 +46,16 @@ async function through(app: (s: Socket) => void): Promise<{ client: Socket; clos
     const up = connect({ host: '127.0.0.1', port: appPort });
     up.once('error', () => down.destroy());
     up.once('connect', () =>
-      splice(down, up, () => {
-        calls += 1;
-        // Let a second call, if any, be counted before the test reads the count.
-        setImmediate(closedOnce);
-      }),
+      splice(
+        down,
+        up,
+        () => {
+          calls += 1;
+          // Let a second call, if any, be counted before the test reads the count.
+          setImmediate(closedOnce);
+        },
+        idleTimeoutMs,
+      ),
     );
   });
   const client = connect({ host: '127.0.0.1', port: proxyPort, allowHalfOpen: true });
@@ -113,5 +121,30 @@ describe('splice: a bidirectional relay that honours half-close', () => {
     );
     assert.equal(up.destroyed, true);
     assert.equal(calls, 1);
+  });
+
+  it('closes both sides of a relay that carried no byte for its idle timeout', async () => {
+    let appEnded: Promise<unknown> = Promise.resolve();
+    const { client, closed } = await through((s) => {
+      appEnded = new Promise((r) => s.resume().once('end', r));
+    }, 100);
+    // Both peers are half-open: the proxy's close reaches each as the end of what it reads.
+    await new Promise((r) => client.resume().once('end', r));
+    await appEnded;
+    assert.equal(await closed, 1);
+  });
+
+  it('keeps a relay open while bytes flow, whichever way', async () => {
+    const { client, closed } = await through((s) => s.on('data', () => undefined), 1_000);
+    let open = true;
+    void closed.then(() => (open = false));
+    // 30 bytes, 50 ms apart: 1.5 s in all, longer than the idle timeout, never 1 s without one.
+    for (let i = 0; i < 30; i++) {
+      client.write('x');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(open, true, 'the relay stayed open while the client was sending');
+    client.end();
+    assert.equal(await closed, 1);
   });
 });

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { finished, type Duplex } from 'node:stream';
 
 /**
@@ -15,9 +16,11 @@ export function holdForSplice(downstream: Duplex): void {
  * Relays a ↔ b with half-close, as Envoy's tcp_proxy and HAProxy do: one side's FIN ends the
  * other's write side (a FIN, or TLS close_notify then FIN) while the other direction keeps flowing
  * until its own FIN. `closed` runs once, when both sides have closed: after both directions ended,
- * or at once on an error, a reset or a destroy of either side, which destroys both.
+ * or at once on an error, a reset or a destroy of either side, which destroys both. With
+ * `idleTimeoutMs` above 0, no byte read or written on either side for that long destroys both
+ * (bytes relayed one way are activity on both sockets, so each socket's own timer is enough).
  */
-export function splice(a: Duplex, b: Duplex, closed: () => void): void {
+export function splice(a: Duplex, b: Duplex, closed: () => void, idleTimeoutMs = 0): void {
   // Node ends a socket's write side on its peer's FIN unless it is half-open (net's default is not).
   a.allowHalfOpen = true;
   b.allowHalfOpen = true;
@@ -34,6 +37,14 @@ export function splice(a: Duplex, b: Duplex, closed: () => void): void {
   // the other connected.
   finished(a, settled);
   finished(b, settled);
+  if (idleTimeoutMs > 0) {
+    const idle = (): void => {
+      a.destroy();
+      b.destroy();
+    };
+    (a as Partial<Socket>).setTimeout?.(idleTimeoutMs, idle);
+    (b as Partial<Socket>).setTimeout?.(idleTimeoutMs, idle);
+  }
   a.pipe(b);
   b.pipe(a);
 }

@@ -59,11 +59,16 @@ export function proxyTcp(downstream: Duplex, route: TcpRoute, ctx: TcpProxyConte
       cluster.outlier.record(host, 'success', cluster.hosts.length);
       const labels = ctx.labels(cluster, host, ResponseFlag.none);
       ctx.metrics.recordTcpOpen(labels);
-      splice(downstream, upstream, () => {
-        cluster.inflight -= 1;
-        host.activeRequests -= 1;
-        ctx.metrics.recordTcpClose(labels, bytesWritten(downstream), bytesRead(downstream));
-      });
+      splice(
+        downstream,
+        upstream,
+        () => {
+          cluster.inflight -= 1;
+          host.activeRequests -= 1;
+          ctx.metrics.recordTcpClose(labels, bytesWritten(downstream), bytesRead(downstream));
+        },
+        cluster.tcpIdleTimeoutMs,
+      );
     },
   );
 }

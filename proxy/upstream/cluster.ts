@@ -49,6 +49,12 @@ const DEFAULT_IDLE_TIMEOUT_MS = 4_000;
  */
 const MESH_IDLE_TIMEOUT_MS = 50_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * Envoy's tcp_proxy idle_timeout default, which Istio keeps for DestinationRule
+ * `connectionPool.tcp.idleTimeout` when it is not set: a relayed connection with no byte either way
+ * for an hour is closed, so a peer that vanished without a FIN does not hold it for good.
+ */
+export const DEFAULT_TCP_IDLE_TIMEOUT_MS = 3_600_000;
 
 /**
  * One upstream cluster at runtime: its hosts, load balancer, circuit breaker, retry budget, outlier
@@ -107,6 +113,11 @@ export class UpstreamCluster {
   /** A host for one attempt, skipping ejected ones; undefined when none is healthy (`UH`). */
   pick(hashKey: string | undefined): UpstreamHost | undefined {
     return this.balancer.pick(hashKey === undefined ? NO_HASH : { hashKey }, this.isAvailable);
+  }
+
+  /** How long a TCP-proxied connection to this cluster may carry no byte (DestinationRule tcp.idleTimeout); 0: for good. */
+  get tcpIdleTimeoutMs(): number {
+    return this.config.connectionPool?.tcpIdleTimeoutMs ?? DEFAULT_TCP_IDLE_TIMEOUT_MS;
   }
 
   get maxConnections(): number {

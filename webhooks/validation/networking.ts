@@ -166,6 +166,26 @@ export function validateVirtualService(
   return p.result();
 }
 
+type ConnectionPool = NonNullable<NonNullable<DestinationRule['spec']['trafficPolicy']>['connectionPool']>;
+
+function checkConnectionPool(p: Problems, field: string, pool: ConnectionPool | undefined): void {
+  checkDuration(p, `${field}.tcp.connectTimeout`, pool?.tcp?.connectTimeout, { min: 1 });
+  // 0s is Istio's way to turn the TCP idle timeout off.
+  checkDuration(p, `${field}.tcp.idleTimeout`, pool?.tcp?.idleTimeout);
+  checkDuration(p, `${field}.http.idleTimeout`, pool?.http?.idleTimeout, { min: 1 });
+  // Admitted, as Istio would, but said plainly: the proxy does not apply these yet.
+  if (pool?.tcp?.tcpKeepalive)
+    p.warn(
+      `${field}.tcp.tcpKeepalive`,
+      'Weft does not set TCP keepalive on upstream connections yet; this setting has no effect',
+    );
+  if (pool?.tcp?.maxConnectionDuration)
+    p.warn(
+      `${field}.tcp.maxConnectionDuration`,
+      'Weft does not limit the lifetime of upstream connections yet; this setting has no effect (http.idleTimeout and http.maxRequestsPerConnection do apply)',
+    );
+}
+
 export function validateDestinationRule(dr: DestinationRule): ValidationResult {
   const p = new Problems();
   checkHost(p, 'spec.host', dr.spec.host);
@@ -180,12 +200,7 @@ export function validateDestinationRule(dr: DestinationRule): ValidationResult {
       ...(policy.portLevelSettings ?? []).map((pl, i) => [`${field}.portLevelSettings[${i}]`, pl] as const),
     ];
     for (const [f, layer] of layers) {
-      checkDuration(p, `${f}.connectionPool.tcp.connectTimeout`, layer.connectionPool?.tcp?.connectTimeout, {
-        min: 1,
-      });
-      checkDuration(p, `${f}.connectionPool.http.idleTimeout`, layer.connectionPool?.http?.idleTimeout, {
-        min: 1,
-      });
+      checkConnectionPool(p, `${f}.connectionPool`, layer.connectionPool);
       checkDuration(p, `${f}.outlierDetection.interval`, layer.outlierDetection?.interval, { min: 1 });
       checkDuration(p, `${f}.outlierDetection.baseEjectionTime`, layer.outlierDetection?.baseEjectionTime, {
         min: 1,

@@ -174,6 +174,35 @@ describe('validation of Weft resources', () => {
   });
 });
 
+describe('DestinationRule connection pool', () => {
+  const dr = (tcp: object) => ({
+    apiVersion: 'networking.weft.dev/v1',
+    kind: 'DestinationRule',
+    metadata: { name: 'd', namespace: 'n' },
+    spec: { host: 'reviews', trafficPolicy: { connectionPool: { tcp } } },
+  });
+
+  it('admits tcp.idleTimeout, 0s (off) included, and refuses one that does not parse', () => {
+    assert.deepEqual(check(dr({ idleTimeout: '0s' })), { errors: [], warnings: [] });
+    assert.deepEqual(check(dr({ idleTimeout: '2h' })), { errors: [], warnings: [] });
+    assert.match(
+      check(dr({ idleTimeout: 'soon' })).errors[0]!,
+      /^spec\.trafficPolicy\.connectionPool\.tcp\.idleTimeout: /,
+    );
+  });
+
+  it('admits tcpKeepalive and maxConnectionDuration with a warning that they have no effect yet', () => {
+    const { errors, warnings } = check(dr({ tcpKeepalive: { time: '60s' }, maxConnectionDuration: '1h' }));
+    assert.deepEqual(errors, []);
+    assert.equal(warnings.length, 2);
+    assert.match(warnings[0]!, /^spec\.trafficPolicy\.connectionPool\.tcp\.tcpKeepalive: .*no effect/);
+    assert.match(
+      warnings[1]!,
+      /^spec\.trafficPolicy\.connectionPool\.tcp\.maxConnectionDuration: .*no effect/,
+    );
+  });
+});
+
 describe('admission review', () => {
   const review = (object: object, kind = 'VirtualService'): AdmissionReview => ({
     apiVersion: 'admission.k8s.io/v1',

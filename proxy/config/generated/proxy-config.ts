@@ -239,6 +239,10 @@ export interface ConnectionPoolLimits {
   maxRetries?: number;
   idleTimeoutMs?: number;
   /**
+   * A TCP-proxied connection to the cluster with no byte either way for this long is closed; 0 never; unset 1 h (Istio's DestinationRule connectionPool.tcp.idleTimeout, Envoy's tcp_proxy idle_timeout).
+   */
+  tcpIdleTimeoutMs?: number;
+  /**
    * An http cluster's requests go to its hosts as HTTP/2 (h2c in plaintext, ALPN h2 over TLS) rather than HTTP/1.1: Istio's h2UpgradePolicy UPGRADE.
    */
   http2Upgrade?: boolean;
