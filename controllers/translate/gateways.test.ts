@@ -1171,11 +1171,17 @@ spec:
       hosts: ['*']
 `;
 
-  it("routes a host two VirtualServices claim by the newer one private to the gateway proxy's namespace, not the older public one", () => {
+  it("gives a host two VirtualServices claim the newer private one's catch-all first, and reports the older public one's as unused", () => {
     const t = translated(
       CONFIG_WEB,
       vs('shop', 'apps', '2026-01-01', undefined, 'shop.example.com'),
       vs('shop-edge', 'edge', '2026-06-01', '[.]', 'shop.example.com', 'config/web', 'app-b'),
+    );
+    const [host, ...others] = routeConfig(t, 'gateway|80')!.virtualHosts;
+    assert.deepEqual(others, []);
+    assert.deepEqual(
+      [host?.name, host?.routes.map((r) => r.name)],
+      ['edge/shop-edge,apps/shop:80', ['edge/shop-edge/0', 'apps/shop/0']],
     );
     const table = compileRouteConfiguration(routeConfig(t, 'gateway|80')!);
     const chosen = table.select({
@@ -1185,12 +1191,17 @@ spec:
       scheme: 'http',
       headers: {},
     });
-    assert.equal(chosen?.virtualHost, 'edge/shop-edge:80');
     assert.deepEqual(
       chosen?.route.config.clusters?.map((c) => c.cluster),
       ['outbound|8080||app-b.edge.svc.cluster.local'],
     );
-    assert.deepEqual(t.diagnostics, []);
+    assert.deepEqual(t.diagnostics, [
+      {
+        resource: 'VirtualService apps/shop',
+        message:
+          "http[0] matches every request and is never used for host shop.example.com on Gateway config/web port 80: VirtualService edge/shop-edge http[0] matches every request too and comes first (a gateway appends the routes of every VirtualService for a host in order, private to the gateway proxy's namespace, exported to it, then public, oldest first within each, and puts catch-all routes last, as Istio does); give one of them a match, or remove one",
+      },
+    ]);
     assertProxyAccepts(t.config);
   });
 
@@ -1218,6 +1229,306 @@ spec:
     assert.match(
       t.diagnostics[0]!.message,
       /^tcp\[1\] is not used .*VirtualService edge\/mongo-edge tcp\[0\] takes/,
+    );
+  });
+});
+
+describe('translate: VirtualServices that share a host on a gateway (one virtual host, their routes in turn, as Istio)', () => {
+  /** Gateway edge/shop, created first, with `servers` (YAML list items). */
+  const shopGateway = (name: string, created: string, servers: string): string => `
+apiVersion: networking.weft.dev/v1
+kind: Gateway
+metadata: { name: ${name}, creationTimestamp: '${created}T00:00:00Z' }
+spec:
+  selector: { app: weft-ingressgateway }
+  servers:${servers}
+`;
+  const HTTP_80 = `
+    - port: { number: 80, name: http, protocol: HTTP }
+      hosts: [shop.example.com]`;
+  /** VirtualService edge/`name` (or `namespace/name`) created at `created`, with these YAML fields in spec. */
+  const vsOf = (name: string, created: string, spec: string, namespace = 'edge'): string => `
+---
+apiVersion: networking.weft.dev/v1
+kind: VirtualService
+metadata: { name: ${name}, namespace: ${namespace}, creationTimestamp: '${created}T00:00:00Z' }
+spec:${spec}
+`;
+  const A = 'outbound|8080||app-a.edge.svc.cluster.local';
+  const B = 'outbound|8080||app-b.edge.svc.cluster.local';
+
+  /** The route and clusters the compiled route configuration picks for a GET, as the proxy would. */
+  function pick(t: Translation, rc: string, authority: string, path: string): [string, string[]] | undefined {
+    const chosen = compileRouteConfiguration(routeConfig(t, rc)!).select({
+      authority,
+      method: 'GET',
+      path,
+      scheme: 'http',
+      headers: {},
+    });
+    return chosen && [chosen.route.config.name, (chosen.route.config.clusters ?? []).map((c) => c.cluster)];
+  }
+
+  const CART = vsOf(
+    'cart',
+    '2026-01-01',
+    `
+  hosts: [shop.example.com]
+  gateways: [shop]
+  http:
+    - name: cart
+      match: [{ uri: { prefix: /cart } }]
+      route: [{ destination: { host: app-a } }]
+      headers: { request: { set: { x-team: cart } } }
+      retries: { attempts: 5, retryOn: 5xx }`,
+  );
+  const CATALOG = vsOf(
+    'catalog',
+    '2026-02-01',
+    `
+  hosts: [shop.example.com]
+  gateways: [shop]
+  http:
+    - match: [{ uri: { prefix: /catalog } }]
+      route: [{ destination: { host: app-b } }]
+      corsPolicy: { allowOrigins: [{ exact: 'https://shop.example.com' }], allowMethods: [GET] }
+      timeout: 3s`,
+  );
+
+  it("gives two VirtualServices for one host one virtual host with the first one's routes, then the other's, each with its own name and policies", () => {
+    const t = translated(shopGateway('shop', '2026-01-01', HTTP_80), CART, CATALOG);
+    const virtualHosts = routeConfig(t, 'gateway|80')!.virtualHosts;
+    assert.deepEqual(
+      virtualHosts.map((vh) => [vh.name, vh.domains]),
+      [['edge/cart,edge/catalog:80', ['shop.example.com', 'shop.example.com:80']]],
+    );
+    const [cart, catalog] = virtualHosts[0]!.routes;
+    assert.deepEqual(
+      [cart?.name, cart?.matches, cart?.clusters, cart?.headers, cart?.retry, cart?.cors],
+      [
+        'edge/cart/cart',
+        [{ uri: { prefix: '/cart' } }],
+        [{ cluster: A, weight: 100 }],
+        { request: { set: { 'x-team': 'cart' } } },
+        { attempts: 5, retryOn: ['5xx'] },
+        undefined,
+      ],
+    );
+    assert.deepEqual(
+      [
+        catalog?.name,
+        catalog?.matches,
+        catalog?.clusters,
+        catalog?.headers,
+        catalog?.timeoutMs,
+        catalog?.cors,
+      ],
+      [
+        'edge/catalog/0',
+        [{ uri: { prefix: '/catalog' } }],
+        [{ cluster: B, weight: 100 }],
+        undefined,
+        3000,
+        { allowOrigins: [{ exact: 'https://shop.example.com' }], allowMethods: ['GET'] },
+      ],
+    );
+    assert.equal(virtualHosts[0]!.routes.length, 2);
+    assert.deepEqual(pick(t, 'gateway|80', 'shop.example.com', '/cart/1'), ['edge/cart/cart', [A]]);
+    assert.deepEqual(pick(t, 'gateway|80', 'shop.example.com', '/catalog?page=2'), ['edge/catalog/0', [B]]);
+    assert.equal(pick(t, 'gateway|80', 'shop.example.com', '/elsewhere'), undefined);
+    assert.deepEqual(t.diagnostics, []);
+    assertProxyAccepts(t.config);
+  });
+
+  it('does the same on a SIMPLE server, in its own route configuration', () => {
+    const HTTPS_443 = `
+    - port: { number: 443, name: https, protocol: HTTPS }
+      hosts: [shop.example.com]
+      tls: { mode: SIMPLE, credentialName: shop-cert }`;
+    const t = translated(shopGateway('shop', '2026-01-01', HTTPS_443), CART, CATALOG);
+    const rc = 'gateway|443|edge/shop|https';
+    assert.deepEqual(
+      routeConfig(t, rc)?.virtualHosts.map((vh) => [vh.name, vh.routes.map((r) => r.name)]),
+      [['edge/cart,edge/catalog:443', ['edge/cart/cart', 'edge/catalog/0']]],
+    );
+    assert.deepEqual(pick(t, rc, 'shop.example.com', '/catalog'), ['edge/catalog/0', [B]]);
+    assert.deepEqual(t.diagnostics, []);
+  });
+
+  it("puts the routes of a newer VirtualService private to the gateway proxy's namespace before an older public one's", () => {
+    const publicOld = vsOf(
+      'shop',
+      '2026-01-01',
+      `
+  hosts: [shop.example.com]
+  gateways: [edge/shop]
+  http:
+    - match: [{ uri: { prefix: /cart } }]
+      route: [{ destination: { host: app-a.edge.svc.cluster.local } }]
+    - match: [{ uri: { prefix: /orders } }]
+      route: [{ destination: { host: app-a.edge.svc.cluster.local } }]`,
+      'apps',
+    );
+    const privateNew = vsOf(
+      'shop-edge',
+      '2026-06-01',
+      `
+  hosts: [shop.example.com]
+  gateways: [shop]
+  exportTo: [.]
+  http:
+    - match: [{ uri: { prefix: /cart } }]
+      route: [{ destination: { host: app-b } }]`,
+    );
+    const t = translated(shopGateway('shop', '2026-01-01', HTTP_80), publicOld, privateNew);
+    assert.deepEqual(
+      routeConfig(t, 'gateway|80')?.virtualHosts.map((vh) => [vh.name, vh.routes.map((r) => r.name)]),
+      [['edge/shop-edge,apps/shop:80', ['edge/shop-edge/0', 'apps/shop/0', 'apps/shop/1']]],
+    );
+    assert.deepEqual(pick(t, 'gateway|80', 'shop.example.com', '/cart'), ['edge/shop-edge/0', [B]]);
+    // What the private one does not route falls to the public one.
+    assert.deepEqual(pick(t, 'gateway|80', 'shop.example.com', '/orders/7'), ['apps/shop/1', [A]]);
+    assert.deepEqual(t.diagnostics, []);
+  });
+
+  it('merges equal hosts only: a VirtualService host * bound through server host *.example.com shares *.example.com, never a.example.com', () => {
+    const WILDCARD_80 = `
+    - port: { number: 80, name: http, protocol: HTTP }
+      hosts: ['*.example.com']`;
+    const routed = (name: string, created: string, host: string, prefix: string, to: string): string =>
+      vsOf(
+        name,
+        created,
+        `
+  hosts: ['${host}']
+  gateways: [shop]
+  http: [{ match: [{ uri: { prefix: ${prefix} } }], route: [{ destination: { host: ${to} } }] }]`,
+      );
+    const t = translated(
+      shopGateway('shop', '2026-01-01', WILDCARD_80),
+      routed('any', '2026-01-01', '*', '/any', 'app-a'),
+      routed('wild', '2026-01-02', '*.example.com', '/wild', 'app-b'),
+      routed('exact', '2026-01-03', 'a.example.com', '/a', 'app-a'),
+      routed('exact-more', '2026-01-04', 'a.example.com', '/more', 'app-b'),
+    );
+    assert.deepEqual(
+      routeConfig(t, 'gateway|80')?.virtualHosts.map((vh) => [
+        vh.name,
+        vh.domains,
+        vh.routes.map((r) => r.name),
+      ]),
+      [
+        ['edge/any,edge/wild:80', ['*.example.com', '*.example.com:80'], ['edge/any/0', 'edge/wild/0']],
+        [
+          'edge/exact,edge/exact-more:80',
+          ['a.example.com', 'a.example.com:80'],
+          ['edge/exact/0', 'edge/exact-more/0'],
+        ],
+      ],
+    );
+    assert.deepEqual(pick(t, 'gateway|80', 'b.example.com', '/wild'), ['edge/wild/0', [B]]);
+    assert.deepEqual(pick(t, 'gateway|80', 'a.example.com', '/more'), ['edge/exact-more/0', [B]]);
+    // a.example.com has a virtual host of its own: the wildcard's routes are not in it.
+    assert.equal(pick(t, 'gateway|80', 'a.example.com', '/wild'), undefined);
+    assert.deepEqual(t.diagnostics, []);
+  });
+
+  it("puts an earlier VirtualService's catch-all after a later one's paths, and reports a later catch-all it hides, naming both", () => {
+    const web = vsOf(
+      'web',
+      '2026-01-01',
+      `
+  hosts: [shop.example.com]
+  gateways: [shop]
+  http:
+    - match: [{ uri: { prefix: /static } }, { uri: { prefix: / } }]
+      route: [{ destination: { host: app-a } }]
+    - match: [{ uri: { prefix: /never } }]
+      route: [{ destination: { host: app-b } }]`,
+    );
+    const api = vsOf(
+      'api',
+      '2026-02-01',
+      `
+  hosts: [shop.example.com]
+  gateways: [shop]
+  http:
+    - match: [{ uri: { prefix: /api }, method: { exact: GET } }]
+      route: [{ destination: { host: app-b } }]
+    - route: [{ destination: { host: app-b } }]`,
+    );
+    const t = translated(shopGateway('shop', '2026-01-01', HTTP_80), web, api);
+    const [host] = routeConfig(t, 'gateway|80')!.virtualHosts;
+    // Istio: one route per match, stopping at a VirtualService's first catch-all; catch-alls last.
+    assert.deepEqual(
+      host?.routes.map((r) => [r.name, r.matches]),
+      [
+        ['edge/web/0', [{ uri: { prefix: '/static' } }]],
+        ['edge/api/0', [{ uri: { prefix: '/api' }, method: { exact: 'GET' } }]],
+        ['edge/web/0', [{ uri: { prefix: '/' } }]],
+        ['edge/api/1', []],
+      ],
+    );
+    assert.deepEqual(pick(t, 'gateway|80', 'shop.example.com', '/api/items'), ['edge/api/0', [B]]);
+    assert.deepEqual(pick(t, 'gateway|80', 'shop.example.com', '/static/x.css'), ['edge/web/0', [A]]);
+    assert.deepEqual(pick(t, 'gateway|80', 'shop.example.com', '/never'), ['edge/web/0', [A]]);
+    assert.deepEqual(
+      t.diagnostics.map((d) => d.resource),
+      ['VirtualService edge/api'],
+    );
+    assert.match(
+      t.diagnostics[0]!.message,
+      /^http\[1\] matches every request and is never used for host shop\.example\.com on Gateway edge\/shop port 80: VirtualService edge\/web http\[0\] matches every request too and comes first/,
+    );
+    assertProxyAccepts(t.config);
+  });
+
+  it("shares a host between Gateways whose plaintext servers share a port (Istio's http.<port>)", () => {
+    const t = translated(
+      shopGateway('shop', '2026-01-01', HTTP_80),
+      shopGateway('shop-b', '2026-01-02', HTTP_80),
+      CART,
+      CATALOG.replace('gateways: [shop]', 'gateways: [shop-b]'),
+    );
+    assert.deepEqual(
+      routeConfig(t, 'gateway|80')?.virtualHosts.map((vh) => [vh.name, vh.routes.map((r) => r.name)]),
+      [['edge/cart,edge/catalog:80', ['edge/cart/cart', 'edge/catalog/0']]],
+    );
+    assert.deepEqual(pick(t, 'gateway|80', 'shop.example.com', '/catalog'), ['edge/catalog/0', [B]]);
+    assert.deepEqual(t.diagnostics, []);
+  });
+
+  it('leaves sidecars as they are: the oldest VirtualService for a host takes it, the other is reported', () => {
+    const meshToo = (yaml: string): string =>
+      yaml
+        .replace('hosts: [shop.example.com]', 'hosts: [app-a]')
+        .replace(/gateways: \[shop\]/, 'gateways: [shop, mesh]');
+    const resources = [
+      shopGateway('shop', '2026-01-01', HTTP_80.replace('shop.example.com', "'*'")),
+      meshToo(CART),
+      meshToo(CATALOG),
+    ];
+    const gateway = translated(...resources);
+    assert.deepEqual(
+      routeConfig(gateway, 'gateway|80')?.virtualHosts.map((vh) => vh.routes.map((r) => r.name)),
+      [['edge/cart/cart', 'edge/catalog/0']],
+    );
+    const sidecar = translate(snapshotFromObjects(objects(SERVICES, ...resources), mesh, 'edge'), {
+      ...gatewayProxy,
+      id: 'app-b.edge',
+      role: 'sidecar',
+      labels: { app: 'b' },
+    });
+    const outbound = sidecar.config.routes
+      .flatMap((rc) => rc.virtualHosts)
+      .filter((vh) => vh.domains.includes('app-a.edge.svc.cluster.local'));
+    assert.deepEqual(
+      outbound.map((vh) => vh.routes.map((r) => r.name)),
+      [['edge/cart/cart']],
+    );
+    assert.deepEqual(
+      sidecar.diagnostics.map((d) => d.resource),
+      ['VirtualService edge/catalog'],
     );
   });
 });

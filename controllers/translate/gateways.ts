@@ -18,8 +18,9 @@ import {
   type GatewayServer,
 } from './gateway-servers.js';
 import { gatewayTcpRoute } from './gateway-tcp.js';
+import { gatewayVirtualHosts, type VirtualHostSources } from './gateway-virtual-hosts.js';
 import { intersectHosts } from './hosts.js';
-import { httpRoute, l4MatchApplies, weightedClusters, type RouteContext } from './routes.js';
+import { l4MatchApplies, weightedClusters, type RouteContext } from './routes.js';
 import type { MeshSnapshot, ProxyIdentity } from './snapshot.js';
 import {
   exportedToProxy,
@@ -49,10 +50,12 @@ import { byAge, nameOf, namespaceOf, selects } from './visibility.js';
  * A Gateway without selector (or with an empty one) applies to every gateway proxy, as Istio's
  * mergeGateways. A VirtualService binds only if its exportTo reaches the gateway proxy's namespace
  * (not the Gateway's), as Istio's VirtualServicesForGateway, and in its order: private to that
- * namespace, then exported to it by name, then public, oldest first within each; the first to claim
- * a host, SNI host or TCP server keeps it (virtual-services.ts). A server host `ns/host` (`./host`: the
- * Gateway's namespace) further binds only the VirtualServices of that namespace, as Istio's
- * host.NamesForNamespace; a bare host, or one under namespace `*`, binds any. Both must allow it.
+ * namespace, then exported to it by name, then public, oldest first within each: the routes of every
+ * VirtualService for an HTTP host are appended in that order to the host's one virtual host
+ * (gateway-virtual-hosts.ts), and the first to claim an SNI host or TCP server keeps it
+ * (virtual-services.ts). A server host `ns/host` (`./host`: the Gateway's namespace) further binds
+ * only the VirtualServices of that namespace, as Istio's host.NamesForNamespace; a bare host, or one
+ * under namespace `*`, binds any. Both must allow it.
  *
  * On a TLS port every server name belongs to one listener: servers are taken oldest Gateway first
  * and in spec order; a server with a host an earlier server already has is left out entirely, as
@@ -180,53 +183,25 @@ const routeContext = (s: GatewayServer, g: GatewayContext): RouteContext => ({
   lookupService: g.lookupService,
 });
 
-/** The virtual hosts of the VirtualServices bound to a server's Gateway, for the hosts both have. */
-function virtualHosts(s: GatewayServer, g: GatewayContext): VirtualHost[] {
-  const ctx = routeContext(s, g);
-  const number = s.server.port.number;
-  return g.bound(s.gateway).flatMap((vs) => {
-    const hosts = intersectHosts(vs.spec?.hosts ?? [], hostsFor(s, namespaceOf(vs)));
-    // A VirtualService with only tls or tcp routes claims no HTTP host.
-    if (hosts.length === 0 || !vs.spec?.http?.length) return [];
-    return [
-      {
-        name: `${nameOf(vs)}:${number}`,
-        domains: hosts.flatMap((h) => [h, `${h}:${number}`]),
-        routes: vs.spec.http.flatMap((http, i) => httpRoute(vs, http, i, ctx) ?? []),
-      },
-    ];
-  });
-}
+const virtualHostSources = (g: GatewayContext): VirtualHostSources => ({
+  bound: g.bound,
+  routeContext: (s) => routeContext(s, g),
+  diagnostics: g.diagnostics,
+});
 
 /**
- * Plaintext HTTP servers of one port: one listener routing by Host over all their virtual hosts. A
- * VirtualService reached through two servers of one Gateway is one virtual host with both servers'
- * domains; through another Gateway it is another virtual host (its routes may differ by gateway).
+ * Plaintext HTTP servers of one port: one listener routing by Host over all their virtual hosts, one
+ * per host whichever servers and Gateways bring it, holding the routes of every VirtualService for
+ * it in turn (gateway-virtual-hosts.ts); a server with tls.httpsRedirect brings its own.
  */
 function httpPort(port: GatewayPort, g: GatewayContext, built: Built): void {
   const name = `gateway|${port.port}`;
-  const byKey = new Map<string, VirtualHost>();
-  const names = new Set<string>();
-  for (const s of port.servers) {
-    if (s.server.tls?.httpsRedirect) {
-      byKey.set(s.name, httpsRedirectHost(s, g));
-      continue;
-    }
-    for (const vh of virtualHosts(s, g)) {
-      const key = `${vh.name}|${s.gateway}`;
-      const same = byKey.get(key);
-      if (same) {
-        same.domains.push(...vh.domains.filter((d) => !same.domains.includes(d)));
-        continue;
-      }
-      const unique = names.has(vh.name) ? { ...vh, name: `${vh.name}@${s.gateway}` } : vh;
-      names.add(unique.name);
-      byKey.set(key, unique);
-    }
-  }
+  const virtualHosts = gatewayVirtualHosts(port.servers, virtualHostSources(g), (s) =>
+    s.server.tls?.httpsRedirect ? httpsRedirectHost(s, g) : undefined,
+  );
   const protocol = listenerProtocol(port.servers[0]!.server);
   built.listeners.push({ name, direction: 'gateway', port: port.port, protocol, routeConfig: name });
-  built.routes.push({ name, virtualHosts: [...byKey.values()] });
+  built.routes.push({ name, virtualHosts });
 }
 
 /**
@@ -238,9 +213,13 @@ function httpPort(port: GatewayPort, g: GatewayContext, built: Built): void {
  */
 function httpsRedirectHost(s: GatewayServer, g: GatewayContext): VirtualHost {
   const number = s.server.port.number;
-  const domains = new Set(s.hosts.flatMap((h) => [h, `${h}:${number}`]));
-  for (const vh of virtualHosts(s, g)) for (const d of vh.domains) domains.add(d);
-  return { name: s.name, domains: [...domains], routes: [], requireTls: 'ALL' };
+  const hosts = new Set(s.hosts);
+  for (const vs of g.bound(s.gateway)) {
+    if (!vs.spec?.http?.length) continue;
+    for (const h of intersectHosts(vs.spec.hosts ?? [], hostsFor(s, namespaceOf(vs)))) hosts.add(h);
+  }
+  const domains = [...hosts].flatMap((h) => [h, `${h}:${number}`]);
+  return { name: s.name, domains, routes: [], requireTls: 'ALL' };
 }
 
 /**
@@ -318,7 +297,7 @@ function terminatingServer(s: GatewayServer, g: GatewayContext, built: Built): v
   };
   if (terminatesIntoHttp(s.server)) {
     built.listeners.push({ ...listener, routeConfig: s.name });
-    built.routes.push({ name: s.name, virtualHosts: virtualHosts(s, g) });
+    built.routes.push({ name: s.name, virtualHosts: gatewayVirtualHosts([s], virtualHostSources(g)) });
     return;
   }
   const tcpRoute = serverTcpRoute(

@@ -60,9 +60,10 @@ export function gatewayExportClass(vs: VirtualService, proxyNamespace: string): 
  * in creation order (sortConfigByCreationTime; on equal timestamps Istio compares name, then
  * namespace, where Weft's byAge compares namespace/name). Istio puts public VirtualServices of the
  * proxy's namespace first only for those made from Kubernetes Gateway API routes, which Weft has
- * not. This order decides between VirtualServices that claim the same host, SNI host or TCP server
- * on a gateway: the earlier one's virtual host keeps the host (Weft does not merge their routes, as
- * Istio does), its tls route the SNI host, its tcp route the server. Pure.
+ * not. This order is the order of the routes of VirtualServices that share a host on a gateway (they
+ * are appended into one virtual host, as Istio does: gateway-virtual-hosts.ts), and decides between
+ * those that claim the same SNI host or TCP server: the earlier one's tls route keeps the SNI host, its
+ * tcp route the server. Pure.
  */
 export function virtualServicesForGateway(
   all: readonly VirtualService[],
