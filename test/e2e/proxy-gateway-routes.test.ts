@@ -215,6 +215,77 @@ describe('weft-proxy gateway: HTTP/1.1 and HTTP/2 with prior knowledge (h2c) on 
   });
 });
 
+describe("weft-proxy gateway: two VirtualServices for one host share its virtual host, as Istio's gateway merges them (translated from resources)", () => {
+  let a: Upstream;
+  let b: Upstream;
+  let gw: TestProxy;
+  let port: number;
+
+  /** One Gateway HTTP server for shop.example.com; VirtualService `a` routes /a to upstream a, VirtualService `b` /b to b. */
+  function resources(): KubernetesObject[] {
+    const service = (name: string) =>
+      kube('Service', name, { selector: { app: name }, ports: [{ name: 'http', port: 8080 }] });
+    const routeTo = (name: string) =>
+      kube('VirtualService', name, {
+        hosts: ['shop.example.com'],
+        gateways: ['shop'],
+        http: [{ match: [{ uri: { prefix: `/${name}` } }], route: [{ destination: { host: name } }] }],
+      });
+    return [
+      service('a'),
+      service('b'),
+      workload('a', 'http', a.port),
+      workload('b', 'http', b.port),
+      kube('Gateway', 'shop', {
+        selector: { app: 'gw' },
+        servers: [
+          {
+            port: { number: 80, name: 'http', protocol: 'HTTP', targetPort: port },
+            hosts: ['shop.example.com'],
+          },
+        ],
+      }),
+      routeTo('a'),
+      routeTo('b'),
+    ];
+  }
+
+  before(async () => {
+    a = await startUpstream('a');
+    b = await startUpstream('b');
+    port = await freePort();
+    gw = await startTestProxy(translateGateway(resources()));
+    await waitUntil('the gateway port to answer HTTP', async () => {
+      const res = await get(port, 'shop.example.com', '/a/ready').catch((err: Error) => err);
+      return { done: !(res instanceof Error), state: res instanceof Error ? res.message : res };
+    });
+  });
+
+  after(async () => {
+    await gw?.stop();
+    await Promise.all([a?.close(), b?.close()]);
+  });
+
+  it("reaches each VirtualService's upstream by path through one gateway port, over HTTP/1.1 and h2c; 404 for a path neither routes", async () => {
+    const [beforeA, beforeB] = [a.received.length, b.received.length];
+    const toA = await get(port, `shop.example.com:${port}`, '/a/items?x=1');
+    assert.deepEqual([toA.status, toA.body], [200, 'hello from a\n']);
+    const toB = await get(port, 'shop.example.com', '/b/items?y=2');
+    assert.deepEqual([toB.status, toB.body], [200, 'hello from b\n']);
+    const h2cToB = await h2cGet(port, 'shop.example.com', '/b/h2c');
+    assert.deepEqual([h2cToB.status, h2cToB.body], [200, 'hello from b\n']);
+    assert.equal((await get(port, 'shop.example.com', '/c')).status, 404);
+    assert.deepEqual(
+      a.received.slice(beforeA).map((r) => r.url),
+      ['/a/items?x=1'],
+    );
+    assert.deepEqual(
+      b.received.slice(beforeB).map((r) => r.url),
+      ['/b/items?y=2', '/b/h2c'],
+    );
+  });
+});
+
 describe('weft-proxy gateway: tls.httpsRedirect on an HTTP server (translated from Gateway and VirtualService resources)', () => {
   let app: Upstream;
   let gw: TestProxy;
