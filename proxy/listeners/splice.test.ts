@@ -3,13 +3,19 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 import { after, describe, it } from 'node:test';
 import { holdForSplice, splice } from './splice.js';
 
+// Everything a test opened is closed after the file, so a failed test cannot keep its process alive.
 const servers: Server[] = [];
+const sockets: Socket[] = [];
 after(() => {
+  for (const s of sockets) s.destroy();
   for (const s of servers) s.close();
 });
 
 async function listen(onConnection: (s: Socket) => void, allowHalfOpen = false): Promise<number> {
-  const server = createServer({ allowHalfOpen }, onConnection);
+  const server = createServer({ allowHalfOpen }, (s) => {
+    sockets.push(s);
+    onConnection(s);
+  });
   servers.push(server);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return (server.address() as AddressInfo).port;
@@ -44,6 +50,7 @@ async function through(
   const proxyPort = await listen((down) => {
     holdForSplice(down);
     const up = connect({ host: '127.0.0.1', port: appPort });
+    sockets.push(up);
     up.once('error', () => down.destroy());
     up.once('connect', () =>
       splice(
@@ -59,11 +66,13 @@ async function through(
     );
   });
   const client = connect({ host: '127.0.0.1', port: proxyPort, allowHalfOpen: true });
+  sockets.push(client);
   await new Promise<void>((r) => client.once('connect', () => r()));
   return { client, closed };
 }
 
-describe('splice: a bidirectional relay that honours half-close', () => {
+// A relay that never closes would otherwise hang the run: fail instead.
+describe('splice: a bidirectional relay that honours half-close', { timeout: 30_000 }, () => {
   it("relays the client's FIN and still carries the answer the upstream writes after it", async () => {
     const { client, closed } = await through((s) => {
       readToEnd(s).then(
