@@ -4,7 +4,7 @@ import type { IncomingHttpHeaders } from 'node:http';
  * Hop-by-hop headers (RFC 9110 §7.6.1) and HTTP/2 pseudo-headers: they describe one connection and
  * are never forwarded. `te: trailers` is the one exception gRPC needs, handled by the caller.
  */
-const HOP_BY_HOP = new Set([
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',

@@ -15,6 +15,7 @@ import {
   type EchoServer,
 } from '../helpers/gateway.js';
 import { startTestProxy, startUpstream, type TestProxy, type Upstream } from '../helpers/proxy.js';
+import { unaryCall, unaryMethod, type UnaryOutcome } from '../helpers/grpc-text.js';
 import { waitUntil } from '../helpers/wait.js';
 
 /** One plaintext HTTP/1.1 GET on a fresh connection: status, location, body. */
@@ -66,18 +67,11 @@ function h2cGet(
   });
 }
 
-/** Messages are plain UTF-8 strings: a hand-written gRPC service, no .proto files. */
-const text = {
-  requestSerialize: (s: string): Buffer => Buffer.from(s),
-  requestDeserialize: (b: Buffer): string => b.toString(),
-  responseSerialize: (s: string): Buffer => Buffer.from(s),
-  responseDeserialize: (b: Buffer): string => b.toString(),
-};
 const Greeter = {
   /** "hello <name>", OK, with trailer metadata naming the server. */
-  say: { path: '/weft.test.Greeter/Say', requestStream: false, responseStream: false, ...text },
+  say: unaryMethod('/weft.test.Greeter/Say'),
   /** PERMISSION_DENIED, trailers-only. */
-  deny: { path: '/weft.test.Greeter/Deny', requestStream: false, responseStream: false, ...text },
+  deny: unaryMethod('/weft.test.Greeter/Deny'),
 } satisfies grpc.ServiceDefinition;
 
 async function startGreeter(): Promise<{ port: number; server: grpc.Server }> {
@@ -99,36 +93,9 @@ async function startGreeter(): Promise<{ port: number; server: grpc.Server }> {
   return { port, server };
 }
 
-/** A unary call: the reply or the error, and the final status (trailers included). */
-function unary(
-  client: grpc.Client,
-  method: typeof Greeter.say,
-  request: string,
-): Promise<{ error: grpc.ServiceError | null; reply: string | undefined; status: grpc.StatusObject }> {
-  return new Promise((resolve) => {
-    let outcome: { error: grpc.ServiceError | null; reply: string | undefined } | undefined;
-    let status: grpc.StatusObject | undefined;
-    const settle = (): void => {
-      if (outcome && status) resolve({ ...outcome, status });
-    };
-    const call = client.makeUnaryRequest(
-      method.path,
-      method.requestSerialize,
-      method.responseDeserialize,
-      request,
-      new grpc.Metadata(),
-      { deadline: Date.now() + 10_000 },
-      (error, reply) => {
-        outcome = { error, reply };
-        settle();
-      },
-    );
-    call.on('status', (s: grpc.StatusObject) => {
-      status = s;
-      settle();
-    });
-  });
-}
+/** A unary call with a 10 s deadline. */
+const unary = (client: grpc.Client, method: typeof Greeter.say, request: string): Promise<UnaryOutcome> =>
+  unaryCall(client, method, request, { deadline: Date.now() + 10_000 });
 
 describe('weft-proxy gateway: HTTP/1.1 and HTTP/2 with prior knowledge (h2c) on one plaintext HTTP port (translated from resources)', () => {
   let app: Upstream;

@@ -15,6 +15,7 @@ import {
   TestMeshPki,
   type TestProxy,
 } from '../helpers/proxy.js';
+import { serverStreamMethod, type text, unaryCall, unaryMethod } from '../helpers/grpc-text.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const SVC_ID = 'spiffe://cluster.local/ns/default/sa/svc';
@@ -22,15 +23,8 @@ const CLIENT_ID = 'spiffe://cluster.local/ns/default/sa/client';
 const SVC_CLUSTER = `outbound|${SERVICE_PORT}||${SERVICE}`;
 const EMPTY_CLUSTER = `outbound|${SERVICE_PORT}|empty|${SERVICE}`;
 
-/** Messages are plain UTF-8 strings: a hand-written service definition, no .proto files. */
-const text = {
-  requestSerialize: (s: string): Buffer => Buffer.from(s),
-  requestDeserialize: (b: Buffer): string => b.toString(),
-  responseSerialize: (s: string): Buffer => Buffer.from(s),
-  responseDeserialize: (b: Buffer): string => b.toString(),
-};
-const unary = (path: string) => ({ path, requestStream: false, responseStream: false, ...text });
-const serverStream = (path: string) => ({ path, requestStream: false, responseStream: true, ...text });
+const unary = unaryMethod;
+const serverStream = serverStreamMethod;
 
 const EchoService = {
   /** "hello <name>", with trailer metadata naming the server. */
@@ -156,37 +150,7 @@ function clientSidecar(serverInboundPort: number): ProxyConfig {
   return { ...config, listeners: config.listeners.map((l) => ({ ...l, protocol: 'grpc' })) };
 }
 
-/** A unary call; resolves with the reply or the error, and the status the client saw (trailers included). */
-function call(
-  client: grpc.Client,
-  method: { path: string } & typeof text,
-  request: string,
-  options: grpc.CallOptions = {},
-): Promise<{ error: grpc.ServiceError | null; reply: string | undefined; status: grpc.StatusObject }> {
-  return new Promise((resolve) => {
-    let outcome: { error: grpc.ServiceError | null; reply: string | undefined } | undefined;
-    let status: grpc.StatusObject | undefined;
-    const settle = (): void => {
-      if (outcome && status) resolve({ ...outcome, status });
-    };
-    const c = client.makeUnaryRequest(
-      method.path,
-      method.requestSerialize,
-      method.responseDeserialize,
-      request,
-      new grpc.Metadata(),
-      options,
-      (error, reply) => {
-        outcome = { error, reply };
-        settle();
-      },
-    );
-    c.on('status', (s: grpc.StatusObject) => {
-      status = s;
-      settle();
-    });
-  });
-}
+const call = unaryCall;
 
 /** A server-streaming call: the messages received, then the final status. */
 function stream(

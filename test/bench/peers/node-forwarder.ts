@@ -7,6 +7,8 @@ import { pipeline } from 'node:stream';
 import type { PeerCertificate } from 'node:tls';
 import { checkServerIdentity } from 'node:tls';
 import { Pool } from 'undici';
+// RFC 9110 section 7.6.1's list, as Weft has it: a proxy does not forward these, and undici refuses most.
+import { HOP_BY_HOP } from '../../../proxy/http/headers.js';
 import type { ForwarderHop, TlsPaths } from './node.js';
 
 /**
@@ -17,17 +19,6 @@ import type { ForwarderHop, TlsPaths } from './node.js';
  * proxy logic at all (docs/performance.md). It is bundled and run by the bench (peers/node.ts), never
  * shipped.
  */
-
-/** RFC 9110 section 7.6.1: a proxy does not forward these; undici refuses most of them anyway. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-  'te',
-  'trailer',
-]);
 
 function endToEnd(headers: IncomingMessage['headers']): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
